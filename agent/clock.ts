@@ -1,0 +1,34 @@
+/** Time as the agent sees it; tests inject a controllable one. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    }),
+};
+
+/** Measures how long a step took, with the injected clock. */
+export async function timed<T>(clock: Clock, work: () => Promise<T>): Promise<{ value: T; durationMs: number }> {
+  const start = clock.now();
+  const value = await work();
+  return { value, durationMs: clock.now() - start };
+}
