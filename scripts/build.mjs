@@ -22,7 +22,8 @@ const common = {
 };
 
 await mkdir("dist", { recursive: true });
-await build({ ...common, entryPoints: ["agent/main.ts"], outfile: "dist/nixboot.mjs", banner: { js: `#!/usr/bin/env node\n${requireShim}` } });
+// esbuild keeps the entry's `#!/usr/bin/env node` line at the top of the bundle.
+await build({ ...common, entryPoints: ["agent/main.ts"], outfile: "dist/nixboot.mjs" });
 await chmod("dist/nixboot.mjs", 0o755);
 await build({ ...common, entryPoints: ["test/emulator/cli.ts"], outfile: "dist/emulator.mjs" });
 console.log("built dist/nixboot.mjs and dist/emulator.mjs");

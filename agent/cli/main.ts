@@ -50,6 +50,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const parsed = parseCommandArgs(command, rest);
     json = parsed.values.json === true;
+    if (parsed.values.version === true) {
+      io.stdout(`nixboot ${VERSION}\n`);
+      return ExitStatus.Ok;
+    }
     if (parsed.values.help === true) {
       io.stdout(renderCommandHelp(command));
       return ExitStatus.Ok;

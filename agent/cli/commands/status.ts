@@ -1,3 +1,4 @@
+import { UsageError } from "../../errors.js";
 import { readStatus, waitForStatus, type RunStatus } from "../../run/status.js";
 import type { CommandSpec } from "../command.js";
 import { ExitStatus } from "../exit-status.js";
@@ -36,14 +37,21 @@ export const statusCommand: CommandSpec = {
     timeout: { type: "string", doc: "with --wait: give up after this many seconds (default 3600)" },
   },
   async run({ settings, flags, clock }) {
+    const timeout = typeof flags.timeout === "string" ? flags.timeout.trim() : undefined;
+    if (timeout !== undefined && flags.wait !== true) throw new UsageError("--timeout needs --wait");
+    if (timeout !== undefined && !/^\d+(\.\d+)?$/.test(timeout)) throw new UsageError(`--timeout expects a number of seconds, got ${JSON.stringify(flags.timeout)}`);
     const status =
       flags.wait === true
-        ? await waitForStatus(settings.stateDir, clock, { pollMs: WAIT_POLL_MS, timeoutMs: Number(flags.timeout ?? 3600) * 1000 })
+        ? await waitForStatus(settings.stateDir, clock, { pollMs: WAIT_POLL_MS, timeoutMs: Number(timeout ?? 3600) * 1000 })
         : await readStatus(settings.stateDir);
     if (status === null) {
       return { status: ExitStatus.Ok, report: { ok: true, phase: "not-run", stateDir: settings.stateDir }, text: `no boot run recorded in ${settings.stateDir}` };
     }
-    const exitStatus = status.phase === "running" ? ExitStatus.Ok : (status.exitStatus ?? ExitStatus.Ok);
+    // Still running after --wait gave up: say so with a non-zero status (like `cloud-init status --wait`).
+    if (status.phase === "running" && flags.wait === true) {
+      return { status: ExitStatus.Busy, report: { ok: false, ...status }, text: `${renderStatus(status)}\n(still running after --timeout)` };
+    }
+    const exitStatus = status.phase === "running" ? ExitStatus.Ok : (status.exitStatus ?? (status.phase === "error" ? ExitStatus.Internal : ExitStatus.Ok));
     return { status: exitStatus as ExitStatus, report: { ok: exitStatus === 0, ...status }, text: renderStatus(status) };
   },
 };
