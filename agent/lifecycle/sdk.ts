@@ -1,0 +1,160 @@
+import type { AutoScalingClient, AutoScalingClientConfig } from "@aws-sdk/client-auto-scaling";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { LifecycleApi, LifecycleHookDescription, TagsApi } from "./api.js";
+import { ACTION_RESULTS, Timeouts, type LifecycleActionResult } from "./constants.js";
+
+/**
+ * The composition root of the lifecycle stage: real AWS SDK clients behind the
+ * narrow `LifecycleApi` / `TagsApi` interfaces.
+ *
+ * The SDK is loaded with a dynamic `import()` on first use (or `preload()`),
+ * so it stays off the boot's critical path: the run command can start loading
+ * it while Nix evaluates, and a boot that finds its group and hook in the
+ * cache loads it only for the first heartbeat or the completion.
+ *
+ * Endpoints: without `endpoint`, the SDK itself honours
+ * `AWS_ENDPOINT_URL_AUTO_SCALING` / `AWS_ENDPOINT_URL_EC2` (and the global
+ * `AWS_ENDPOINT_URL`), checked in @smithy/core's getEndpointUrlConfig with the
+ * installed 3.1169 clients (service IDs "Auto Scaling" and "EC2").
+ *
+ * Retries: `maxAttempts: 1`. Every call that is retried is retried by p-retry
+ * in `retry.ts`, within the hook's remaining time; the SDK's standard mode
+ * would add its own 3 attempts, backoff and retry quota under each of ours,
+ * multiplying requests against a throttled API and ignoring our deadline.
+ * Heartbeats are not retried at all: the next tick is the retry.
+ */
+
+export interface SdkApiOptions {
+  region: string;
+  /** Overrides the endpoint (e.g. the local emulator); normally left to the SDK's own resolution. */
+  endpoint?: string;
+  /** Static credentials or a provider; defaults to the SDK's chain (the instance profile on EC2). */
+  credentials?: AutoScalingClientConfig["credentials"];
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+function clientConfig(options: SdkApiOptions): AutoScalingClientConfig {
+  return {
+    region: options.region,
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: options.connectTimeoutMs ?? Timeouts.API_CONNECT_TIMEOUT_MS,
+      requestTimeout: options.requestTimeoutMs ?? Timeouts.API_REQUEST_TIMEOUT_MS,
+    },
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+  };
+}
+
+/** Memoises an async factory; a failed attempt (e.g. import error) is forgotten so the next call retries. */
+function lazy<T>(factory: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= factory().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}
+
+const asResult = (value: string | undefined): LifecycleActionResult | null =>
+  (ACTION_RESULTS as readonly string[]).includes(value ?? "") ? (value as LifecycleActionResult) : null;
+
+export function createSdkLifecycleApi(options: SdkApiOptions): LifecycleApi {
+  const load = lazy(async () => {
+    const sdk = await import("@aws-sdk/client-auto-scaling");
+    return { sdk, client: new sdk.AutoScalingClient(clientConfig(options)) as AutoScalingClient };
+  });
+
+  return {
+    preload: async () => {
+      await load();
+    },
+
+    async describeAutoScalingInstances(instanceIds, call = {}) {
+      const { sdk, client } = await load();
+      const out = await client.send(new sdk.DescribeAutoScalingInstancesCommand({ InstanceIds: instanceIds }), { abortSignal: call.signal });
+      return (out.AutoScalingInstances ?? []).map((i) => ({
+        instanceId: i.InstanceId ?? "",
+        group: i.AutoScalingGroupName ?? "",
+        lifecycleState: i.LifecycleState ?? "",
+      }));
+    },
+
+    async describeLifecycleHooks(group, hookNames, call = {}) {
+      const { sdk, client } = await load();
+      const out = await client.send(
+        new sdk.DescribeLifecycleHooksCommand({ AutoScalingGroupName: group, ...(hookNames?.length ? { LifecycleHookNames: hookNames } : {}) }),
+        { abortSignal: call.signal },
+      );
+      return (out.LifecycleHooks ?? []).map(
+        (h): LifecycleHookDescription => ({
+          name: h.LifecycleHookName ?? "",
+          group: h.AutoScalingGroupName ?? group,
+          transition: h.LifecycleTransition ?? "",
+          heartbeatTimeoutSeconds: h.HeartbeatTimeout ?? null,
+          globalTimeoutSeconds: h.GlobalTimeout ?? null,
+          defaultResult: asResult(h.DefaultResult),
+        }),
+      );
+    },
+
+    async completeLifecycleAction(target, result, call = {}) {
+      const { sdk, client } = await load();
+      await client.send(
+        new sdk.CompleteLifecycleActionCommand({
+          AutoScalingGroupName: target.group,
+          LifecycleHookName: target.hook,
+          InstanceId: target.instanceId,
+          LifecycleActionResult: result,
+        }),
+        { abortSignal: call.signal },
+      );
+    },
+
+    async recordHeartbeat(target, call = {}) {
+      const { sdk, client } = await load();
+      await client.send(
+        new sdk.RecordLifecycleActionHeartbeatCommand({
+          AutoScalingGroupName: target.group,
+          LifecycleHookName: target.hook,
+          InstanceId: target.instanceId,
+        }),
+        { abortSignal: call.signal },
+      );
+    },
+  };
+}
+
+/** EC2 DescribeTags only: the group-discovery fallback when IMDS has no instance tags. */
+export function createSdkTagsApi(options: SdkApiOptions): TagsApi {
+  const load = lazy(async () => {
+    const sdk = await import("@aws-sdk/client-ec2");
+    return { sdk, client: new sdk.EC2Client(clientConfig(options)) as EC2Client };
+  });
+
+  return {
+    preload: async () => {
+      await load();
+    },
+
+    async describeInstanceTags(instanceId, keys, call = {}) {
+      const { sdk, client } = await load();
+      const filters = [{ Name: "resource-id", Values: [instanceId] }, ...(keys?.length ? [{ Name: "key", Values: keys }] : [])];
+      const out = await client.send(new sdk.DescribeTagsCommand({ Filters: filters }), { abortSignal: call.signal });
+      const tags: Record<string, string> = {};
+      for (const tag of out.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? "";
+      return tags;
+    },
+  };
+}
+
+/**
+ * Loads both SDK modules without building a client: for a caller that wants
+ * them in memory (e.g. while Nix evaluates) before it has the settings.
+ */
+export async function preloadAwsSdk(): Promise<void> {
+  await Promise.all([import("@aws-sdk/client-auto-scaling"), import("@aws-sdk/client-ec2")]);
+}
