@@ -1,0 +1,23 @@
+// nixboot's infrastructure kit as a library for other CDK apps.
+export { ImageStack } from "./image/image-stack.js";
+export type { ImageStackProps } from "./image/image-stack.js";
+export { AMI_ID, NixosImage } from "./image/nixos-image.js";
+export { NixosAmiImport } from "./image/ami-import.js";
+export type { NixosAmiImportProps } from "./image/ami-import.js";
+export type { NixosImageProps } from "./image/nixos-image.js";
+export { imageName, importClientToken, parseImageInfo, storePathHash } from "./image/image-info.js";
+export type { Architecture, BootMode, DiskFormat, ImageFacts, NixSystem } from "./image/image-info.js";
+export { importSnapshotInput, registerImageInput, ROOT_DEVICE_NAME } from "./image/import-requests.js";
+export type { ImportProperties } from "./image/import-requests.js";
+export { FleetStack } from "./fleet/fleet-stack.js";
+export type { FleetStackProps } from "./fleet/fleet-stack.js";
+export { DEFAULT_HOOK_NAME, NixbootFleet } from "./fleet/nixboot-fleet.js";
+export type { NixbootFleetProps } from "./fleet/nixboot-fleet.js";
+export { agentPolicyStatements } from "./fleet/agent-policy.js";
+export { agentWorstCase, DEFAULT_HEARTBEAT_TIMEOUT } from "./fleet/timeouts.js";
+export { DEFAULT_COMPRESS_ABOVE_BYTES, EC2_USERDATA_LIMIT_BYTES, encodeUserdata } from "./fleet/userdata.js";
+export type { EncodedUserdata, UserdataOptions } from "./fleet/userdata.js";
+export { CONTEXT_KEYS, readAppConfig } from "./context.js";
+export { addNixbootStacks } from "./nixboot-app.js";
+export { addNagChecks } from "./nag.js";
+export { ImageImportError, ImageInfoError, InfraPropsError, UserdataBuildError } from "./errors.js";
