@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { isAbsolute, resolve } from "node:path";
 import { SettingsError } from "../errors.js";
 import { DEFAULT_SETTINGS_FILE, SETTINGS, type SettingDefinition, type Settings } from "./definitions.js";
 
@@ -34,8 +35,16 @@ export async function loadSettings(sources: SettingsSources = {}): Promise<Setti
       if (raw !== undefined) settings[def.key] = coerce(def, raw, origin);
     }
   }
+  for (const key of PATH_SETTINGS) {
+    const value = settings[key];
+    // Relative paths mean "from here", as on any command line; `<nixpkgs/nixos>` stays a search-path lookup.
+    if (typeof value === "string" && value !== "" && !value.startsWith("<") && !isAbsolute(value)) settings[key] = resolve(value);
+  }
   return settings as Settings;
 }
+
+/** Settings that name files or directories. */
+const PATH_SETTINGS = ["stateDir", "nixosEntry", "nixBinDir", "configPath", "systemProfile", "currentSystem"] as const satisfies readonly (keyof Settings)[];
 
 async function readSettingsFile(path: string, required: boolean): Promise<Record<string, unknown>> {
   let text: string;

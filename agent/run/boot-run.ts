@@ -1,0 +1,203 @@
+import type { Clock } from "../clock.js";
+import { InternalError, isNixbootError, type NixbootError } from "../errors.js";
+import type { CommandRunner } from "../exec/runner.js";
+import type { ImdsClient, ImdsIdentity } from "../intake/imds-client.js";
+import { readUserdata, type Intake } from "../intake/index.js";
+import { startLifecycle, type SdkApiOptions, type LifecycleApi, type LifecycleReport, type LifecycleSession, type TagsApi } from "../lifecycle/index.js";
+import type { Logger } from "../log/logger.js";
+import { apply, effectiveSettings, type ApplyReport, type StepEvent } from "../pipeline/index.js";
+import type { Settings } from "../settings/definitions.js";
+import { exitStatusFor, ExitStatus } from "../cli/exit-status.js";
+import { applyChannels } from "./channels.js";
+import { runUserdataScript } from "./script.js";
+import { writeStatus, type RunStatus, type StepTiming } from "./status.js";
+
+/** Time the final lifecycle report gets, whatever happened before (SIGTERM included). */
+const REPORT_BUDGET_MS = 60_000;
+
+/** What the run did with the userdata, by class; `failed` when it stopped with an error. */
+export type BootOutcome = ApplyReport["outcome"] | "nothing-to-apply" | "script-succeeded" | "failed";
+
+export interface BootRunDeps {
+  settings: Settings;
+  imds: ImdsClient;
+  runner: CommandRunner;
+  clock: Clock;
+  logger: Logger;
+  /** Injected Auto Scaling / EC2 APIs (tests); default: the AWS SDK clients, loaded lazily. */
+  lifecycleApi?: LifecycleApi;
+  tagsApi?: TagsApi | null;
+  /** Endpoint and credentials for the default SDK clients (tests, the demo); normally the SDK's own resolution. */
+  sdk?: Omit<SdkApiOptions, "region">;
+  /** When the instance booted (clock ms): heartbeats are scheduled from it. */
+  bootedAt?: number;
+  systemctlPath?: string;
+  /** Aborted on SIGTERM: the run stops waiting and reports ABANDON within its own budget. */
+  signal?: AbortSignal;
+}
+
+export interface BootRunReport {
+  outcome: BootOutcome;
+  exitStatus: ExitStatus;
+  instanceId?: string;
+  userdata?: { class: Intake["class"]; sha256: string; sizeBytes: number };
+  apply?: ApplyReport;
+  lifecycle?: LifecycleReport;
+  steps: StepTiming[];
+  error?: NixbootError;
+  lifecycleError?: NixbootError;
+}
+
+/**
+ * `nixboot run`, the job of the boot unit: IMDS → intake → (nix) validate, plan, build,
+ * trial-activate, health, commit or roll back → report to the lifecycle hook. The status
+ * file tracks every step; the lifecycle result is always reported, on its own budget.
+ */
+export async function bootRun(deps: BootRunDeps): Promise<BootRunReport> {
+  const { settings, clock, logger } = deps;
+  const steps: StepTiming[] = [];
+  const status: RunStatus = { version: 1, phase: "running", startedAt: new Date(clock.now()).toISOString(), steps };
+  const saveStatus = (): Promise<void> => writeStatus(settings.stateDir, status).catch((error: unknown) => logger.warn({ err: error }, "cannot write the status file"));
+  await saveStatus();
+
+  const timedStep = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const start = clock.now();
+    try {
+      const value = await work();
+      steps.push({ name, durationMs: clock.now() - start, ok: true });
+      return value;
+    } catch (error) {
+      steps.push({ name, durationMs: clock.now() - start, ok: false });
+      throw error;
+    }
+  };
+
+  const report: BootRunReport = { outcome: "failed", exitStatus: ExitStatus.Internal, steps };
+  let identity: ImdsIdentity;
+  let raw: Buffer | null;
+  try {
+    [identity, raw] = await timedStep("imds", () => Promise.all([deps.imds.getIdentity(), deps.imds.getUserdata()]));
+  } catch (error) {
+    // Without IMDS there is no instance id, so nothing can be reported to Auto Scaling;
+    // the hook's default result (ABANDON in nixboot's stacks) applies when it times out.
+    return finish(report, status, asError(error), saveStatus, clock);
+  }
+  report.instanceId = identity.instanceId;
+  status.instanceId = identity.instanceId;
+  logger.info({ instanceId: identity.instanceId, region: identity.region, group: identity.groupName, targetLifecycleState: identity.targetLifecycleState }, "instance identity");
+
+  // Discovery and the SDK load run while Nix works: off the critical path.
+  const session = startLifecycle({
+    instanceId: identity.instanceId,
+    region: identity.region,
+    stateDir: settings.stateDir,
+    logger,
+    enabled: settings.report,
+    hookName: settings.hookName,
+    ...(identity.groupName ? { groupFromImds: identity.groupName } : {}),
+    ...(identity.targetLifecycleState ? { targetLifecycleState: identity.targetLifecycleState } : {}),
+    ...(deps.bootedAt !== undefined ? { waitStartedAt: deps.bootedAt } : {}),
+    ...(deps.lifecycleApi ? { api: deps.lifecycleApi } : {}),
+    ...(deps.tagsApi !== undefined ? { tags: deps.tagsApi } : {}),
+    ...(deps.sdk ? { sdk: deps.sdk } : {}),
+    clock,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  session.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+
+  let error: NixbootError | undefined;
+  try {
+    await abortable(deps.signal, async () => {
+      const intake = await timedStep("intake", async () => readUserdata(raw));
+      report.userdata = { class: intake.class, sha256: intake.sha256, sizeBytes: intake.sizeBytes };
+      status.userdata = report.userdata;
+      logger.info({ class: intake.class, sizeBytes: intake.sizeBytes, sha256: intake.sha256, encodings: intake.encodings, reasons: intake.reasons }, "userdata classified");
+      await saveStatus();
+      report.outcome = await applyIntake(intake, deps, timedStep, report, saveStatus);
+    });
+  } catch (caught) {
+    error = asError(caught);
+  }
+  error ??= report.apply?.error;
+
+  const action = error === undefined ? "CONTINUE" : "ABANDON";
+  try {
+    const lifecycle = await (await session).report(action, { budgetMs: REPORT_BUDGET_MS });
+    report.lifecycle = lifecycle;
+    status.lifecycle = { ...(lifecycle.group ? { group: lifecycle.group } : {}), ...(lifecycle.hook ? { hook: lifecycle.hook } : {}), result: lifecycle.result, action: lifecycle.action, heartbeats: lifecycle.heartbeats };
+    logger.info({ ...lifecycle }, lifecycle.result === "completed" ? `lifecycle action completed: ${action}` : `lifecycle: ${lifecycle.result}`);
+  } catch (caught) {
+    report.lifecycleError = asError(caught);
+    status.lifecycle = { result: "failed", action };
+    logger.error({ err: report.lifecycleError.toJSON() }, "cannot report to the lifecycle hook");
+  }
+  return finish(report, status, error, saveStatus, clock);
+}
+
+async function applyIntake(
+  intake: Intake,
+  deps: BootRunDeps,
+  timedStep: <T>(name: string, work: () => Promise<T>) => Promise<T>,
+  report: BootRunReport,
+  saveStatus: () => Promise<void>,
+): Promise<BootOutcome> {
+  const { settings, logger } = deps;
+  if (intake.class === "empty") {
+    logger.info("no configuration in userdata: the baked image is the configuration");
+    return "nothing-to-apply";
+  }
+  if (intake.class === "script") {
+    await timedStep("script", () =>
+      runUserdataScript({ script: intake.script!, allowScripts: settings.allowScripts, stateDir: settings.stateDir, timeoutMs: settings.scriptTimeoutSeconds * 1000, runner: deps.runner, logger }),
+    );
+    return "script-succeeded";
+  }
+  const effective = effectiveSettings(settings, intake.directives);
+  await applyChannels({ channels: intake.channels, policy: effective.policy, nixBinDir: settings.nixBinDir, runner: deps.runner, logger });
+  const onStep = (event: StepEvent): void => {
+    if (event.phase === "start") logger.info({ step: event.name }, `step ${event.name}`);
+    else {
+      report.steps.push({ name: event.name, durationMs: event.durationMs, ok: event.ok });
+      void saveStatus();
+    }
+  };
+  const applied = await apply(
+    { text: intake.configuration!, label: "userdata" },
+    { settings, runner: deps.runner, clock: deps.clock, logger, directives: intake.directives, onStep, ...(deps.systemctlPath ? { systemctlPath: deps.systemctlPath } : {}) },
+  );
+  report.apply = applied;
+  return applied.outcome;
+}
+
+async function finish(report: BootRunReport, status: RunStatus, error: NixbootError | undefined, saveStatus: () => Promise<void>, clock: Clock): Promise<BootRunReport> {
+  if (error) {
+    report.error = error;
+    if (report.outcome !== "rolled-back" && report.outcome !== "rollback-failed") report.outcome = "failed";
+  }
+  report.exitStatus = error ? exitStatusFor(error) : report.lifecycleError ? exitStatusFor(report.lifecycleError) : ExitStatus.Ok;
+  status.phase = error || report.lifecycleError ? "error" : "done";
+  status.finishedAt = new Date(clock.now()).toISOString();
+  status.outcome = report.outcome;
+  status.exitStatus = report.exitStatus;
+  if (report.apply?.systemPath) status.systemPath = report.apply.systemPath;
+  if (typeof report.apply?.generation === "number") status.generation = report.apply.generation;
+  const shown = error ?? report.lifecycleError;
+  if (shown) status.error = { code: shown.code, message: shown.message, ...(shown.hint ? { hint: shown.hint } : {}) };
+  await saveStatus();
+  return report;
+}
+
+function asError(error: unknown): NixbootError {
+  return isNixbootError(error) ? error : new InternalError(error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/** Runs `work`, but gives up waiting for it when `signal` aborts (SIGTERM): the report must still go out. */
+async function abortable(signal: AbortSignal | undefined, work: () => Promise<void>): Promise<void> {
+  if (!signal) return work();
+  if (signal.aborted) throw new InternalError("stopped before the run began (SIGTERM)");
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(new InternalError("stopped by SIGTERM before the switch finished; the next boot recovers from the journal"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work().then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
