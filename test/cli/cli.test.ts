@@ -9,6 +9,10 @@ const EXPECTED_FLAGS: Record<string, string[]> = {
   fetch: ["--show-body", "--imds-endpoint", "--imds-budget", "--imds-timeout"],
   classify: [],
   status: ["--wait", "--timeout", "--state-dir"],
+  validate: ["--nixos-entry", "--include", "--nix-bin-dir", "--eval-timeout", "--policy", "--state-dir"],
+  plan: ["--nixos-entry", "--policy", "--state-dir"],
+  apply: ["--mode", "--config-path", "--system-profile", "--current-system", "--health-check", "--health-timeout", "--allow-degraded", "--build-timeout", "--lock-wait", "--policy", "--state-dir"],
+  run: ["--imds-endpoint", "--imds-budget", "--hook-name", "--report", "--allow-scripts", "--script-timeout", "--mode", "--policy", "--health-check", "--state-dir"],
 };
 const GLOBAL_FLAGS = ["--json", "--settings", "--log-level", "--help"];
 
