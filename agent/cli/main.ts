@@ -31,7 +31,7 @@ export const VERSION = "0.1.0";
 
 /** The CLI: parses flags (the only place that does), wires collaborators, runs one command, returns the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = commandFirst(argv);
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.stdout(renderMainHelp(COMMANDS, EXIT_STATUS_MEANING));
     return name === undefined ? ExitStatus.Usage : ExitStatus.Ok;
@@ -85,6 +85,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     return reportFailure(error, { command, json, io, logger });
   }
+}
+
+/** Global flags may come before the command (`nixboot --json status`): move them after it. */
+function commandFirst(argv: readonly string[]): string[] {
+  const leading: string[] = [];
+  let index = 0;
+  while (index < argv.length) {
+    const arg = argv[index]!;
+    if (arg === "--json") leading.push(arg);
+    else if ((arg === "--settings" || arg === "--log-level") && index + 1 < argv.length) leading.push(arg, argv[++index]!);
+    else if (/^--(settings|log-level)=/.test(arg)) leading.push(arg);
+    else break;
+    index += 1;
+  }
+  const [command, ...rest] = argv.slice(index);
+  return command === undefined ? [...leading] : [command, ...leading, ...rest];
 }
 
 function reportFailure(error: unknown, ctx: { command: CommandSpec; json: boolean; io: CliIo; logger: Logger | undefined }): number {

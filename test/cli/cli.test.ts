@@ -159,3 +159,12 @@ describe("settings", () => {
     expect(out.stderr).toContain("flag --imds-budget: expected a number of seconds");
   });
 });
+
+describe("global flags before the command", () => {
+  it("nixboot --json status works like nixboot status --json", async () => {
+    const dir = await tempDir();
+    const out = await cli(["--json", "status", "--state-dir", dir]);
+    expect(out.status).toBe(0);
+    expect(onlyJsonObject(out.stdout)).toMatchObject({ phase: "not-run" });
+  });
+});
