@@ -1,9 +1,18 @@
 import type { Clock } from "../clock.js";
 import { InternalError, isNixbootError, type NixbootError } from "../errors.js";
 import type { CommandRunner } from "../exec/runner.js";
-import type { ImdsClient, ImdsIdentity } from "../intake/imds-client.js";
+import type { ImdsClient } from "../intake/imds-client.js";
 import { readUserdata, type Intake } from "../intake/index.js";
-import { startLifecycle, type SdkApiOptions, type LifecycleApi, type LifecycleReport, type LifecycleSession, type TagsApi } from "../lifecycle/index.js";
+import {
+  createSdkLifecycleApi,
+  createSdkTagsApi,
+  startLifecycle,
+  type LifecycleApi,
+  type LifecycleReport,
+  type SdkApiOptions,
+  type StartLifecycleOptions,
+  type TagsApi,
+} from "../lifecycle/index.js";
 import type { Logger } from "../log/logger.js";
 import { apply, effectiveSettings, type ApplyReport, type StepEvent } from "../pipeline/index.js";
 import type { Settings } from "../settings/definitions.js";
@@ -28,13 +37,20 @@ export interface BootRunDeps {
   lifecycleApi?: LifecycleApi;
   tagsApi?: TagsApi | null;
   /** Endpoint and credentials for the default SDK clients (tests, the demo); normally the SDK's own resolution. */
-  sdk?: Omit<SdkApiOptions, "region">;
+  sdk?: BootRunSdkOptions;
+  /** Heartbeat pacing (tests: a fraction of a tiny heartbeat timeout); default a third of the hook's timeout, at least 5 s. */
+  heartbeat?: StartLifecycleOptions["heartbeat"];
+  /** Backoff of retried Auto Scaling / EC2 calls (tests: milliseconds); default `DEFAULT_RETRY`. */
+  retry?: StartLifecycleOptions["retry"];
   /** When the instance booted (clock ms): heartbeats are scheduled from it. */
   bootedAt?: number;
   systemctlPath?: string;
   /** Aborted on SIGTERM: the run stops waiting and reports ABANDON within its own budget. */
   signal?: AbortSignal;
 }
+
+/** Options of the default SDK clients; `endpoints` overrides `endpoint` per service (the CLI passes AWS_ENDPOINT_URL_* from its environment). */
+export type BootRunSdkOptions = Omit<SdkApiOptions, "region"> & { endpoints?: { autoScaling?: string; ec2?: string } };
 
 export interface BootRunReport {
   outcome: BootOutcome;
@@ -57,7 +73,11 @@ export async function bootRun(deps: BootRunDeps): Promise<BootRunReport> {
   const { settings, clock, logger } = deps;
   const steps: StepTiming[] = [];
   const status: RunStatus = { version: 1, phase: "running", startedAt: new Date(clock.now()).toISOString(), steps };
-  const saveStatus = (): Promise<void> => writeStatus(settings.stateDir, status).catch((error: unknown) => logger.warn({ err: error }, "cannot write the status file"));
+  // One write at a time, in order: step events save without waiting, and two writes at once
+  // would race on the file (the last one to land must be the latest status).
+  let saving = Promise.resolve();
+  const saveStatus = (): Promise<void> =>
+    (saving = saving.then(() => writeStatus(settings.stateDir, status).catch((error: unknown) => logger.warn({ err: error }, "cannot write the status file"))));
   await saveStatus();
 
   const timedStep = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -73,15 +93,16 @@ export async function bootRun(deps: BootRunDeps): Promise<BootRunReport> {
   };
 
   const report: BootRunReport = { outcome: "failed", exitStatus: ExitStatus.Internal, steps };
-  let identity: ImdsIdentity;
-  let raw: Buffer | null;
-  try {
-    [identity, raw] = await timedStep("imds", () => Promise.all([deps.imds.getIdentity(), deps.imds.getUserdata()]));
-  } catch (error) {
-    // Without IMDS there is no instance id, so nothing can be reported to Auto Scaling;
+  // Both settle: when only the userdata fails, the instance id is known and ABANDON can go out now.
+  const imdsStart = clock.now();
+  const [identityResult, userdata] = await Promise.allSettled([deps.imds.getIdentity(), deps.imds.getUserdata()]);
+  steps.push({ name: "imds", durationMs: clock.now() - imdsStart, ok: identityResult.status === "fulfilled" && userdata.status === "fulfilled" });
+  if (identityResult.status === "rejected") {
+    // Without the instance id nothing can be reported to Auto Scaling;
     // the hook's default result (ABANDON in nixboot's stacks) applies when it times out.
-    return finish(report, status, asError(error), saveStatus, clock);
+    return finish(report, status, asError(identityResult.reason), saveStatus, clock);
   }
+  const identity = identityResult.value;
   report.instanceId = identity.instanceId;
   status.instanceId = identity.instanceId;
   logger.info({ instanceId: identity.instanceId, region: identity.region, group: identity.groupName, targetLifecycleState: identity.targetLifecycleState }, "instance identity");
@@ -97,9 +118,9 @@ export async function bootRun(deps: BootRunDeps): Promise<BootRunReport> {
     ...(identity.groupName ? { groupFromImds: identity.groupName } : {}),
     ...(identity.targetLifecycleState ? { targetLifecycleState: identity.targetLifecycleState } : {}),
     ...(deps.bootedAt !== undefined ? { waitStartedAt: deps.bootedAt } : {}),
-    ...(deps.lifecycleApi ? { api: deps.lifecycleApi } : {}),
-    ...(deps.tagsApi !== undefined ? { tags: deps.tagsApi } : {}),
-    ...(deps.sdk ? { sdk: deps.sdk } : {}),
+    ...lifecycleApis(deps, identity.region),
+    ...(deps.heartbeat ? { heartbeat: deps.heartbeat } : {}),
+    ...(deps.retry ? { retry: deps.retry } : {}),
     clock,
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
@@ -108,6 +129,8 @@ export async function bootRun(deps: BootRunDeps): Promise<BootRunReport> {
   let error: NixbootError | undefined;
   try {
     await abortable(deps.signal, async () => {
+      if (userdata.status === "rejected") throw userdata.reason;
+      const raw = userdata.value;
       const intake = await timedStep("intake", async () => readUserdata(raw));
       report.userdata = { class: intake.class, sha256: intake.sha256, sizeBytes: intake.sizeBytes };
       status.userdata = report.userdata;
@@ -132,6 +155,19 @@ export async function bootRun(deps: BootRunDeps): Promise<BootRunReport> {
     logger.error({ err: report.lifecycleError.toJSON() }, "cannot report to the lifecycle hook");
   }
   return finish(report, status, error, saveStatus, clock);
+}
+
+/** The injected APIs, else SDK clients per service when endpoints are given per service, else startLifecycle's defaults. */
+function lifecycleApis(deps: BootRunDeps, region: string): Pick<StartLifecycleOptions, "api" | "tags" | "sdk"> {
+  const injected = { ...(deps.lifecycleApi ? { api: deps.lifecycleApi } : {}), ...(deps.tagsApi !== undefined ? { tags: deps.tagsApi } : {}) };
+  if (!deps.sdk) return injected;
+  const { endpoints, ...shared } = deps.sdk;
+  if (!endpoints) return { ...injected, sdk: shared };
+  const options = (endpoint: string | undefined): SdkApiOptions => ({ region, ...shared, ...(endpoint !== undefined ? { endpoint } : {}) });
+  return {
+    api: deps.lifecycleApi ?? createSdkLifecycleApi(options(endpoints.autoScaling ?? shared.endpoint)),
+    tags: deps.tagsApi !== undefined ? deps.tagsApi : createSdkTagsApi(options(endpoints.ec2 ?? shared.endpoint)),
+  };
 }
 
 async function applyIntake(
@@ -179,8 +215,11 @@ async function finish(report: BootRunReport, status: RunStatus, error: NixbootEr
   status.finishedAt = new Date(clock.now()).toISOString();
   status.outcome = report.outcome;
   status.exitStatus = report.exitStatus;
-  if (report.apply?.systemPath) status.systemPath = report.apply.systemPath;
-  if (typeof report.apply?.generation === "number") status.generation = report.apply.generation;
+  // Only a system the run put (or found) in place: a rolled-back or unbuilt candidate is not "the system".
+  if (report.apply && report.apply.error === undefined) {
+    if (report.apply.systemPath) status.systemPath = report.apply.systemPath;
+    if (typeof report.apply.generation === "number") status.generation = report.apply.generation;
+  }
   const shown = error ?? report.lifecycleError;
   if (shown) status.error = { code: shown.code, message: shown.message, ...(shown.hint ? { hint: shown.hint } : {}) };
   await saveStatus();

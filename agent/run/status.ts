@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Clock } from "../clock.js";
 import { ErrorCode, NixbootError } from "../errors.js";
@@ -22,8 +23,9 @@ export interface RunStatus {
   finishedAt?: string;
   instanceId?: string;
   userdata?: { class: string; sha256: string; sizeBytes: number };
-  /** applied | unchanged | staged | rolled-back | rollback-failed | failed | nothing-to-apply | script-ok | ... */
+  /** applied | unchanged | staged | rolled-back | rollback-failed | failed | nothing-to-apply | script-succeeded */
   outcome?: string;
+  /** The system the run applied, staged or found in place, and its profile generation; absent when the apply failed. */
   systemPath?: string;
   generation?: number;
   steps: StepTiming[];
@@ -76,18 +78,26 @@ export async function waitForStatus(stateDir: string, clock: Clock, options: { p
   }
 }
 
-/** temp file in the same directory, fsync, rename, fsync the directory: readers see the old or the new file, never half. */
+/**
+ * temp file in the same directory, fsync, rename, fsync the directory: readers see the old or the new file, never half.
+ * Each write has its own temp file, so writes that overlap cannot mix their bytes (the last rename wins).
+ */
 export async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  const handle = await open(temp, "w", 0o644);
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(temp, "wx", 0o644);
+    try {
+      await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
   }
-  await rename(temp, path);
   const dir = await open(dirname(path), "r");
   try {
     await dir.sync();

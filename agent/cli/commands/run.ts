@@ -1,4 +1,5 @@
 import { uptime } from "node:os";
+import { sdkOptionsFromEnv } from "../../run/aws-env.js";
 import { bootRun, type BootRunReport } from "../../run/boot-run.js";
 import { APPLY_SETTINGS, IMDS_SETTINGS, type CommandSpec } from "../command.js";
 import { applyReportJson, renderApply } from "./apply.js";
@@ -28,7 +29,8 @@ export const runCommand: CommandSpec = {
     "  script → run only with --allow-scripts; its exit status decides.\n" +
     "`# nixboot: key=value` header lines override policy, mode, health checks and timeouts for this launch.\n" +
     "Reports to the Auto Scaling group's launch lifecycle hook (heartbeats while working), and writes the\n" +
-    "status file that `nixboot status` reads. AWS endpoints: AWS_ENDPOINT_URL_AUTO_SCALING, AWS_ENDPOINT_URL_EC2.",
+    "status file that `nixboot status` reads. AWS endpoints: AWS_ENDPOINT_URL_AUTO_SCALING, AWS_ENDPOINT_URL_EC2\n" +
+    "(or AWS_ENDPOINT_URL); credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, else the instance profile.",
   positionals: { min: 0, max: 0, names: "no arguments" },
   settings: [...APPLY_SETTINGS, ...IMDS_SETTINGS, "hookName", "report", "allowScripts", "scriptTimeoutSeconds"],
   async run(context) {
@@ -39,6 +41,8 @@ export const runCommand: CommandSpec = {
       controller.abort();
     };
     process.once("SIGTERM", onSigterm);
+    // The SDK reads process.env; endpoints and keys come from the CLI's environment instead.
+    const sdk = sdkOptionsFromEnv(context.env);
     try {
       const report = await bootRun({
         settings,
@@ -48,6 +52,7 @@ export const runCommand: CommandSpec = {
         logger,
         bootedAt: clock.now() - uptime() * 1000,
         signal: controller.signal,
+        ...(sdk ? { sdk } : {}),
       });
       return {
         status: report.exitStatus,
