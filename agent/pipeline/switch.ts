@@ -1,6 +1,6 @@
 import type { NixbootError } from "../errors.js";
 import { writeJournal, writePendingConfig, type Journal, type SwitchIntent } from "../state/journal.js";
-import { switchToConfiguration } from "../system/activate.js";
+import { startBootTargetIfBooting, switchToConfiguration } from "../system/activate.js";
 import { commitSystem } from "../system/commit.js";
 import { snapshotConfig } from "../system/config-file.js";
 import { runHealthGate, type CheckResult, type HealthCheck } from "../system/health.js";
@@ -31,7 +31,8 @@ export interface SwitchResult {
  * Steps 5-8 on a built candidate. Before anything changes, the intent (candidate, previous
  * system and generation, previous configuration file) is journaled; the journal then follows
  * every step, so a run killed at any point can be recovered (see `recover`).
- * Mode `switch`: trial activation, health gate, commit; any failure rolls back.
+ * Mode `switch`: trial activation (at boot, followed by queueing the boot target so the
+ * candidate's new units start), health gate, commit; any failure rolls back.
  * Mode `boot`: commit only (profile, boot default, configuration file); a failure undoes it.
  */
 export async function switchSystem(run: RunContext, input: SwitchInput): Promise<SwitchResult> {
@@ -78,7 +79,10 @@ export async function switchSystem(run: RunContext, input: SwitchInput): Promise
   }
 
   try {
-    await run.step("activate", () => switchToConfiguration(run.nix, intent.systemPath, "test", activationTimeoutMs));
+    await run.step("activate", async () => {
+      await switchToConfiguration(run.nix, intent.systemPath, "test", activationTimeoutMs);
+      await startBootTargetIfBooting(run.nix, run.systemctlPath);
+    });
   } catch (failure) {
     return { ...base, ...(await rollBack(run, journal, intent, "activate", failure)) };
   }
@@ -90,7 +94,7 @@ export async function switchSystem(run: RunContext, input: SwitchInput): Promise
         checks: input.checks,
         timeoutMs: s.healthTimeoutSeconds * 1000,
         allowDegraded: s.allowDegraded,
-        systemctlPath: run.deps.systemctlPath ?? "systemctl",
+        systemctlPath: run.systemctlPath,
       }),
     );
   } catch (failure) {
@@ -168,6 +172,12 @@ export async function undoSwitch(run: RunContext, intent: SwitchIntent, failure?
     });
   }
   if (intent.mode === "switch") {
-    await restoreActivation(run.nix, { previousSystem: intent.previousSystem, currentSystemLink: intent.currentSystemLink, activationTimeoutMs, failure });
+    await restoreActivation(run.nix, {
+      previousSystem: intent.previousSystem,
+      currentSystemLink: intent.currentSystemLink,
+      activationTimeoutMs,
+      systemctlPath: run.systemctlPath,
+      failure,
+    });
   }
 }

@@ -6,6 +6,7 @@ import type { CommandRunner } from "../exec/runner.js";
 import type { Logger } from "../log/logger.js";
 import { tailLines } from "../nix/nix-command.js";
 import { ActivationFailedError } from "./errors.js";
+import { BOOT_TARGET, BOOTING_STATES, startNoBlock, systemState } from "./systemd.js";
 
 /** What the system steps need: a command runner, a clock and a logger. */
 export interface SystemContext {
@@ -75,4 +76,36 @@ export async function switchToConfiguration(ctx: SystemContext, systemPath: stri
     hint: "see the activation output in the journal (journalctl -u nixboot), then fix the configuration",
     details: { systemPath, action, exitCode: result.exitCode, stderrTail },
   });
+}
+
+/**
+ * After a trial activation: when the system is still booting (nixboot runs before
+ * multi-user.target), `switch-to-configuration test` did not start the candidate's new units,
+ * because their target is not active yet. This queues `systemctl start --no-block BOOT_TARGET`,
+ * which pulls them in: units not ordered after nixboot start now, so the health gate sees them;
+ * the target itself waits for nixboot, hence never a blocking start. Does nothing after boot.
+ * Returns the system state it saw, or null when it could not be read (then it queues nothing:
+ * the health gate judges the system anyway).
+ * @throws ActivationFailedError when systemd refuses the start job.
+ */
+export async function startBootTargetIfBooting(ctx: SystemContext, systemctlPath: string): Promise<string | null> {
+  let state: string;
+  try {
+    state = await systemState(ctx, systemctlPath);
+  } catch (error) {
+    ctx.logger.warn({ error: (error as Error).message }, "cannot read the system state after activation; not queueing the boot target");
+    return null;
+  }
+  if (!BOOTING_STATES.has(state)) return state;
+  try {
+    await startNoBlock(ctx, systemctlPath, BOOT_TARGET);
+  } catch (error) {
+    throw new ActivationFailedError(`the system is booting (${state}) and queueing ${BOOT_TARGET} to start the configuration's new units failed: ${(error as Error).message}`, {
+      cause: error,
+      hint: `see journalctl -u nixboot and systemctl list-jobs; ${BOOT_TARGET} must be startable`,
+      details: { state, target: BOOT_TARGET },
+    });
+  }
+  ctx.logger.info({ state, target: BOOT_TARGET }, `system is booting: queued ${BOOT_TARGET} so the configuration's new units start`);
+  return state;
 }

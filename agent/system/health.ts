@@ -2,10 +2,15 @@ import { SettingsError } from "../errors.js";
 import { CommandTimeoutError } from "../exec/errors.js";
 import type { SystemContext } from "./activate.js";
 import { HealthCheckFailedError } from "./errors.js";
+import { BOOTING_STATES, listFailedUnits, listJobs, NIXBOOT_UNIT, systemState, type SystemdJob } from "./systemd.js";
 
 /**
  * One health check, parsed from its setting/directive form:
- * - `systemd`: `systemctl is-system-running --wait` answers `running` (`degraded` only with allowDegraded);
+ * - `systemd`: the system manager is healthy. After boot, `systemctl is-system-running` answers
+ *   `running` (`degraded` only with allowDegraded). During boot (`starting`, `initializing`: nixboot
+ *   runs from a unit ordered before multi-user.target, so boot cannot finish before it exits) every
+ *   queued job but nixboot's own is `waiting` (nothing else is still starting) and no unit has
+ *   failed (allowed with allowDegraded). Never `--wait`: at boot it would wait for nixboot itself;
  * - `unit:NAME`: `systemctl is-active NAME` exits 0;
  * - `http:URL`: a GET answers 2xx (redirects followed);
  * - `cmd:COMMAND`: `/bin/sh -c COMMAND` exits 0. The command comes from the operator's settings
@@ -57,6 +62,8 @@ export interface HealthOptions {
   systemctlPath: string;
   /** Pause between two attempts of a failing check. */
   pollMs?: number;
+  /** The unit nixboot runs as, whose start job is ignored at boot; default `NIXBOOT_UNIT`. */
+  ownUnit?: string;
 }
 
 export interface CheckResult {
@@ -67,10 +74,7 @@ export interface CheckResult {
   detail: string;
 }
 
-/**
- * Why 2 s: short against a gate measured in minutes, long enough not to hammer a starting
- * service; `systemctl --wait` blocks by itself anyway.
- */
+/** Why 2 s: short against a gate measured in minutes, long enough not to hammer a starting service or systemd. */
 export const HEALTH_POLL_MS = 2_000;
 /** A single HTTP attempt or command never gets more than this, so a hung one is retried. */
 const ATTEMPT_MAX_MS = 30_000;
@@ -79,8 +83,9 @@ const ATTEMPT_MIN_MS = 1_000;
 
 /**
  * Step 6: the health gate. Checks run in order; each is retried (every `pollMs`, by the injected
- * clock) until it passes or the gate's deadline is reached. A `degraded` system is retried too
- * (a unit may be restarting), so without allowDegraded it fails only at the deadline.
+ * clock) until it passes or the gate's deadline is reached. A `degraded` system, a failed unit or a
+ * job still running at boot are retried too (a unit may be restarting or still starting), so
+ * they fail the gate only at the deadline.
  * @throws HealthCheckFailedError naming the check that did not pass and its last answer.
  */
 export async function runHealthGate(ctx: SystemContext, options: HealthOptions): Promise<CheckResult[]> {
@@ -114,11 +119,12 @@ export async function runHealthGate(ctx: SystemContext, options: HealthOptions):
 async function attempt(ctx: SystemContext, check: HealthCheck, options: HealthOptions, budgetMs: number): Promise<{ ok: boolean; detail: string }> {
   const timeoutMs = Math.min(budgetMs, ATTEMPT_MAX_MS);
   switch (check.kind) {
-    case "systemd": {
-      const answer = await command(ctx, [options.systemctlPath, "is-system-running", "--wait"], budgetMs);
-      const state = answer.stdout.trim().split("\n").at(-1)?.trim() || answer.detail;
-      return { ok: state === "running" || (state === "degraded" && options.allowDegraded), detail: `system state ${JSON.stringify(state)}` };
-    }
+    case "systemd":
+      try {
+        return await systemdHealth(ctx, options, timeoutMs);
+      } catch (error) {
+        return { ok: false, detail: error instanceof CommandTimeoutError ? "systemctl timed out" : (error as Error).message };
+      }
     case "unit": {
       const answer = await command(ctx, [options.systemctlPath, "is-active", check.unit], timeoutMs);
       return { ok: answer.ok, detail: `${check.unit} is ${answer.stdout.trim() || answer.detail}` };
@@ -130,6 +136,31 @@ async function attempt(ctx: SystemContext, check: HealthCheck, options: HealthOp
     case "http":
       return http(check.url, timeoutMs);
   }
+}
+
+async function systemdHealth(ctx: SystemContext, options: HealthOptions, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+  const state = await systemState(ctx, options.systemctlPath, timeoutMs);
+  const said = `system state ${JSON.stringify(state)}`;
+  if (!BOOTING_STATES.has(state)) return { ok: state === "running" || (state === "degraded" && options.allowDegraded), detail: said };
+  const ownUnit = options.ownUnit ?? NIXBOOT_UNIT;
+  const jobs = (await listJobs(ctx, options.systemctlPath, timeoutMs)).filter((job) => job.unit !== ownUnit);
+  const busy = jobs.filter((job) => job.state !== "waiting");
+  const failed = await listFailedUnits(ctx, options.systemctlPath, timeoutMs);
+  const problems: string[] = [];
+  if (busy.length > 0) problems.push(`jobs not done: ${list(busy.map(describeJob))}`);
+  if (failed.length > 0 && !options.allowDegraded) problems.push(`failed units: ${list(failed)}`);
+  if (problems.length > 0) return { ok: false, detail: `${said} (booting): ${problems.join("; ")}` };
+  const failedNote = failed.length > 0 ? `, ${failed.length} failed units (degraded allowed)` : ", no failed units";
+  return { ok: true, detail: `${said} (booting): only jobs waiting for ${ownUnit} (${jobs.length})${failedNote}` };
+}
+
+function describeJob(job: SystemdJob): string {
+  return `${job.unit} (${job.type} ${job.state})`;
+}
+
+/** At most 5 names, so a detail stays one readable line. */
+function list(items: readonly string[]): string {
+  return items.length <= 5 ? items.join(", ") : `${items.slice(0, 5).join(", ")} and ${items.length - 5} more`;
 }
 
 async function command(ctx: SystemContext, argv: string[], timeoutMs: number): Promise<{ ok: boolean; stdout: string; detail: string }> {

@@ -1,10 +1,11 @@
 import { unlink } from "node:fs/promises";
 import type { NixContext } from "../nix/nix-command.js";
-import { switchToConfiguration, type SystemContext } from "./activate.js";
+import { startBootTargetIfBooting, switchToConfiguration, type SystemContext } from "./activate.js";
 import { switchProfileGeneration } from "./commit.js";
 import { restoreConfig, type ConfigSnapshot } from "./config-file.js";
 import { RollbackFailedError } from "./errors.js";
 import { profileGeneration, resolveSystem } from "./links.js";
+import { resetFailed } from "./systemd.js";
 
 export interface RestoreActivationOptions {
   /** The system that ran before the switch (resolved before the trial); null if there was none. */
@@ -12,6 +13,8 @@ export interface RestoreActivationOptions {
   /** The link that names the running system (`/run/current-system`). */
   currentSystemLink: string;
   activationTimeoutMs: number;
+  /** The systemctl to tidy up with afterwards (`reset-failed`, the boot target). */
+  systemctlPath: string;
   /** The failure being undone, kept as the rollback error's cause. */
   failure?: unknown;
 }
@@ -20,6 +23,11 @@ export interface RestoreActivationOptions {
  * Step 8: activates the previous system again (`PREVIOUS/bin/switch-to-configuration test`), then
  * checks that the running-system link names it. Always activates, even when the link already
  * points back: a failed or interrupted activation may have changed units without moving the link.
+ * Then, best effort (a failure is logged, the rollback stands): `systemctl reset-failed`, so a unit
+ * that failed under the candidate (and may not even exist in the previous system) does not leave
+ * the system `degraded` (this resets every unit's failed state, one from before the switch too);
+ * and, at boot, the boot target is queued again so the previous system's units that the trial
+ * stopped are started again (see `startBootTargetIfBooting`).
  * @throws RollbackFailedError when there is no previous system, its activation fails, or the link
  * does not point to it afterwards.
  */
@@ -47,6 +55,16 @@ export async function restoreActivation(ctx: SystemContext, options: RestoreActi
       hint: "the machine needs attention: reboot restores the previous system (the boot default is unchanged)",
       details: { previousSystem: previous, running },
     });
+  }
+  try {
+    await resetFailed(ctx, options.systemctlPath);
+  } catch (error) {
+    ctx.logger.warn({ error: (error as Error).message }, "systemctl reset-failed after the rollback failed: units that failed under the candidate stay failed");
+  }
+  try {
+    await startBootTargetIfBooting(ctx, options.systemctlPath);
+  } catch (error) {
+    ctx.logger.warn({ error: (error as Error).message }, "queueing the boot target after the rollback failed");
   }
 }
 

@@ -98,6 +98,10 @@ describe("apply, mode switch", () => {
     await expectUntouched(m);
     expect(await m.generations()).toEqual([1]);
     expect((await m.activations()).slice(-2)).toEqual([expect.stringMatching(/^test \/nix\/store\/.*-nixos-system-web [24]$/), `test ${m.amiSystem} 0`]);
+    // The candidate's failed unit (exit 4) would leave the previous system degraded: reset after the rollback.
+    expect(await m.systemctlCalls()).toEqual(["reset-failed"]);
+    expect(await m.failedUnits()).toEqual([]);
+    expect(await readFile(join(m.root, "run", "systemd-state"), "utf8")).toBe("running\n");
     const journal = await readJournal(m.paths.stateDir);
     expect(journal.inFlight).toBeNull();
     expect(journal.lastResult).toMatchObject({ outcome: "rolled-back", error: { code: "ACTIVATION_FAILED" } });
@@ -147,6 +151,61 @@ describe("apply, mode switch", () => {
     const journal = await readJournal(m.paths.stateDir);
     expect(journal.inFlight).toMatchObject({ step: "rollback", failure: { step: "activate", code: "ACTIVATION_FAILED" } });
     expect(journal.lastResult?.outcome).toBe("rollback-failed");
+  });
+});
+
+describe("apply at boot: nixboot's own start job is queued, multi-user.target waits for it", () => {
+  /** No call may wait for boot to finish: boot waits for nixboot. */
+  const expectNoBlockingCall = (calls: string[][]) => {
+    expect(calls.filter((argv) => argv.includes("--wait"))).toEqual([]);
+    expect(calls.filter((argv) => argv[1] === "start" && !argv.includes("--no-block"))).toEqual([]);
+  };
+
+  it("applies, starting the candidate's new units through multi-user.target, with only waiting jobs left", async () => {
+    const m = await machine();
+    await m.boot();
+    const runner = recordingRunner(m.runner);
+    // `web` is new in the candidate: switch-to-configuration test does not start it at boot.
+    const report = await apply({ text: freshConfig() }, m.deps({ runner, directives: { healthChecks: ["unit:web"] } }));
+    expect(report.error).toBeUndefined();
+    expect(report).toMatchObject({ outcome: "applied", generation: 2 });
+    expect(report.health).toEqual([
+      { check: "systemd", ok: true, attempts: 1, detail: 'system state "starting" (booting): only jobs waiting for nixboot.service (2), no failed units' },
+      { check: "unit:web", ok: true, attempts: 1, detail: "web is active" },
+    ]);
+    expect(await m.systemctlCalls()).toEqual(["start --no-block multi-user.target"]);
+    const trial = runner.calls.findIndex((argv) => argv[1] === "test");
+    const queued = runner.calls.findIndex((argv) => argv[1] === "start");
+    const health = runner.calls.findIndex((argv) => argv[1] === "list-jobs");
+    expect(trial).toBeLessThan(queued);
+    expect(queued).toBeLessThan(health);
+    expectNoBlockingCall(runner.calls);
+  });
+
+  it("rolls back when a unit failed, then resets it and queues the previous system's units", async () => {
+    const m = await machine();
+    await m.boot();
+    const runner = recordingRunner(m.runner);
+    const report = await apply({ text: freshConfig('  services.fixture.failedUnits = [ "web" ];') }, m.deps({ runner, settings: { healthTimeoutSeconds: 3 } }));
+    expect(report.outcome).toBe("rolled-back");
+    expect(report.error).toBeInstanceOf(HealthCheckFailedError);
+    expect(report.error!.message).toBe('health check systemd did not pass within 3 s: system state "starting" (booting): failed units: web.service');
+    expect(report.failedStep).toBe("health");
+    await expectUntouched(m);
+    expect(await m.systemctlCalls()).toEqual(["start --no-block multi-user.target", "reset-failed", "start --no-block multi-user.target"]);
+    expect(await m.failedUnits()).toEqual([]);
+    expectNoBlockingCall(runner.calls);
+  });
+
+  it("keeps polling while another unit's start job runs, then fails at the deadline and rolls back", async () => {
+    const m = await machine();
+    await m.boot();
+    const report = await apply({ text: freshConfig('  services.fixture.slowUnits = [ "web" ];') }, m.deps({ settings: { healthTimeoutSeconds: 3 } }));
+    expect(report.outcome).toBe("rolled-back");
+    expect(report.error!.message).toBe('health check systemd did not pass within 3 s: system state "starting" (booting): jobs not done: web.service (start running)');
+    expect(report.health![0]!.attempts).toBeGreaterThan(1);
+    expect(await m.jobs()).toContain("103 web.service start running");
+    await expectUntouched(m);
   });
 });
 

@@ -25,7 +25,15 @@ const parse: Match = (argv) => isProgram("nix-instantiate")(argv) && argv[1] ===
 const evaluate: Match = (argv) => isProgram("nix-instantiate")(argv) && argv.includes("restrict-eval");
 const dryRun: Match = (argv) => isProgram("nix-store")(argv) && argv[2] === "--dry-run";
 const profileSet: Match = (argv) => isProgram("nix-env")(argv) && argv.includes("--set");
-const systemctl: Match = (argv) => argv[0]!.endsWith("/systemctl");
+const isSystemctl: Match = (argv) => argv[0]!.endsWith("/systemctl");
+/**
+ * The health gate's first systemctl call. A fresh matcher per kill: it counts, since the trial
+ * asks systemctl once too (is the system booting?) before the gate begins.
+ */
+const healthGate = (): Match => {
+  let calls = 0;
+  return (argv) => isSystemctl(argv) && ++calls === 2;
+};
 
 /** Starts an apply and "kills" it at `match`; returns the machine in the state the kill left. */
 async function killedAt(match: Match, options: { after: boolean; text?: string; settings?: Partial<Settings> }): Promise<{ m: Machine; text: string }> {
@@ -81,7 +89,7 @@ describe("killed during the trial: rolled back", () => {
   });
 
   it("during the health gate", async () => {
-    const { m } = await killedAt(systemctl, { after: false });
+    const { m } = await killedAt(healthGate(), { after: false });
     expect((await readJournal(m.paths.stateDir)).inFlight?.step).toBe("health");
     const report = await recover(m.deps());
     expect(report).toMatchObject({ outcome: "rolled-back", interrupted: { step: "health" } });
@@ -158,7 +166,7 @@ describe("killed while staging (mode boot)", () => {
 
 describe("apply recovers first", () => {
   it("rolls back an interrupted switch, then applies a new candidate", async () => {
-    const { m } = await killedAt(systemctl, { after: false });
+    const { m } = await killedAt(healthGate(), { after: false });
     const report = await apply({ text: freshConfig() }, m.deps());
     expect(report.recovery).toMatchObject({ outcome: "rolled-back", interrupted: { step: "health" } });
     expect(report.outcome).toBe("applied");
@@ -166,7 +174,7 @@ describe("apply recovers first", () => {
   });
 
   it("does not retry, in the same run, the candidate whose switch was interrupted", async () => {
-    const { m, text } = await killedAt(systemctl, { after: false });
+    const { m, text } = await killedAt(healthGate(), { after: false });
     const report = await apply({ text }, m.deps());
     expect(report.outcome).toBe("rolled-back");
     expect(report.error!.message).toMatch(/was interrupted during health and has been rolled back/);

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SettingsError } from "../../agent/errors.js";
 import { createProcessRunner } from "../../agent/exec/runner.js";
 import { HealthCheckFailedError } from "../../agent/system/errors.js";
@@ -34,6 +34,20 @@ afterAll(async () => {
 
 const setState = (state: string) => writeFile(join(root, "run", "systemd-state"), `${state}\n`);
 
+/** The fake systemctl's view of a boot in progress: state, queued jobs (`UNIT STATE`), failed units. */
+async function booting(jobs: string[], failed: string[] = []): Promise<void> {
+  await setState("starting");
+  await writeFile(join(root, "run", "booting"), "");
+  await writeFile(join(root, "run", "jobs"), jobs.map((job, i) => `${i + 1} ${job.split(" ")[0]} start ${job.split(" ")[1]}\n`).join(""));
+  await writeFile(join(root, "run", "failed-units"), failed.map((unit) => `${unit}\n`).join(""));
+}
+async function booted(): Promise<void> {
+  await rm(join(root, "run", "booting"), { force: true });
+  await rm(join(root, "run", "jobs"), { force: true });
+  await rm(join(root, "run", "failed-units"), { force: true });
+}
+const BOOT_JOBS = ["nixboot.service running", "multi-user.target waiting", "app.service waiting"];
+
 function gate(specs: string[], options: Partial<HealthOptions> = {}) {
   const runner = recordingRunner(createProcessRunner({ env: { ...process.env, NIXBOOT_FIXTURE_ROOT: root } }));
   const clock = fastClock();
@@ -61,11 +75,14 @@ describe("parseHealthChecks", () => {
 
 describe("runHealthGate", () => {
   it("passes when systemd runs, the unit is active, the URL answers 2xx and the command exits 0", async () => {
+    await booted();
     await setState("running");
     const { runner, promise } = gate(["systemd", "unit:web", `http:${baseUrl}/ok`, `cmd:test -e ${root}/run/units/web`]);
     const results = await promise;
     expect(results.map((r) => [r.check.split(":")[0], r.ok, r.attempts])).toEqual([["systemd", true, 1], ["unit", true, 1], ["http", true, 1], ["cmd", true, 1]]);
-    expect(runner.calls).toContainEqual([FAKE_SYSTEMCTL, "is-system-running", "--wait"]);
+    expect(results[0]!.detail).toBe('system state "running"');
+    expect(runner.calls).toContainEqual([FAKE_SYSTEMCTL, "is-system-running"]);
+    expect(runner.calls.map((argv) => argv[1])).not.toContain("list-jobs"); // booted: the state says it all
     expect(runner.calls).toContainEqual([FAKE_SYSTEMCTL, "is-active", "web"]);
     expect(runner.calls).toContainEqual(["/bin/sh", "-c", `test -e ${root}/run/units/web`]);
   });
@@ -77,6 +94,7 @@ describe("runHealthGate", () => {
   });
 
   it("fails a degraded system at the deadline, naming the state, unless degraded is allowed", async () => {
+    await booted();
     await setState("degraded");
     const { clock, promise } = gate(["systemd"], { timeoutMs: 5_000 });
     const error = (await promise.catch((e: unknown) => e)) as HealthCheckFailedError;
@@ -98,7 +116,79 @@ describe("runHealthGate", () => {
     await expect(gate([`http:${baseUrl}/500`], { timeoutMs: 2_000 }).promise).rejects.toThrow(/HTTP 500/);
   });
 
+  it("fails a system in another state (maintenance), even with allowDegraded", async () => {
+    await booted();
+    await setState("maintenance");
+    await expect(gate(["systemd"], { timeoutMs: 2_000, allowDegraded: true }).promise).rejects.toThrow('system state "maintenance"');
+  });
+
+  it("fails, saying why, when systemctl cannot be started", async () => {
+    await expect(gate(["systemd"], { timeoutMs: 2_000, systemctlPath: join(root, "no-systemctl") }).promise).rejects.toThrow(/cannot start .*no-systemctl/);
+  });
+
   it("passes at once with no checks", async () => {
     await expect(gate(["none"]).promise).resolves.toEqual([]);
+  });
+});
+
+describe("runHealthGate's systemd check at boot (nixboot's own start job is queued)", () => {
+  afterEach(booted);
+
+  it("passes when every other job waits and no unit failed, never waiting for boot to finish", async () => {
+    await booting(BOOT_JOBS);
+    const { runner, promise } = gate(["systemd"]);
+    const [result] = await promise;
+    expect(result).toEqual({ check: "systemd", ok: true, attempts: 1, detail: 'system state "starting" (booting): only jobs waiting for nixboot.service (2), no failed units' });
+    expect(runner.calls).toEqual([
+      [FAKE_SYSTEMCTL, "is-system-running"],
+      [FAKE_SYSTEMCTL, "list-jobs", "--no-legend", "--plain"],
+      [FAKE_SYSTEMCTL, "list-units", "--state=failed", "--no-legend", "--plain"],
+    ]);
+  });
+
+  it("fails at the deadline while a unit has failed, naming it; allowDegraded accepts it", async () => {
+    await booting(BOOT_JOBS, ["web"]);
+    const { clock, promise } = gate(["systemd"], { timeoutMs: 5_000 });
+    const error = (await promise.catch((e: unknown) => e)) as HealthCheckFailedError;
+    expect(error).toBeInstanceOf(HealthCheckFailedError);
+    expect(error.message).toBe('health check systemd did not pass within 5 s: system state "starting" (booting): failed units: web.service');
+    expect(clock.advancedMs).toBeGreaterThan(0);
+    await expect(gate(["systemd"], { allowDegraded: true }).promise).resolves.toMatchObject([{ ok: true, detail: expect.stringContaining("1 failed units (degraded allowed)") }]);
+  });
+
+  it("keeps polling while another job runs, until the deadline", async () => {
+    await booting([...BOOT_JOBS, "slow.service running"]);
+    const { runner, promise } = gate(["systemd"], { timeoutMs: 5_000 });
+    const error = (await promise.catch((e: unknown) => e)) as HealthCheckFailedError;
+    expect(error.message).toBe('health check systemd did not pass within 5 s: system state "starting" (booting): jobs not done: slow.service (start running)');
+    const checks = error.details.checks as Array<{ attempts: number }>;
+    expect(checks[0]!.attempts).toBeGreaterThan(1);
+    expect(runner.calls.filter((argv) => argv[1] === "list-jobs").length).toBe(checks[0]!.attempts);
+  });
+
+  it("passes once the running job is done", async () => {
+    await booting([...BOOT_JOBS, "slow.service running"]);
+    const runner = recordingRunner(createProcessRunner({ env: { ...process.env, NIXBOOT_FIXTURE_ROOT: root } }));
+    const clock = fastClock();
+    let sleeps = 0;
+    const finishing = {
+      now: clock.now,
+      sleep: async (ms: number) => {
+        sleeps += 1;
+        if (sleeps === 2) await booting(BOOT_JOBS); // the slow unit's start job completed
+        await clock.sleep(ms);
+      },
+    };
+    const [result] = await runHealthGate(
+      { runner, clock: finishing, logger: silent() },
+      { checks: parseHealthChecks(["systemd"]), timeoutMs: 60_000, allowDegraded: false, systemctlPath: FAKE_SYSTEMCTL, pollMs: 1_000 },
+    );
+    expect(result).toMatchObject({ ok: true, attempts: 3 });
+  });
+
+  it("fails on list-jobs output it cannot read rather than ignoring it", async () => {
+    await booting(BOOT_JOBS);
+    await writeFile(join(root, "run", "jobs"), "1 nixboot.service start running\nsomething unexpected\n");
+    await expect(gate(["systemd"], { timeoutMs: 2_000 }).promise).rejects.toThrow(/list-jobs printed a line nixboot cannot read: "something unexpected"/);
   });
 });
