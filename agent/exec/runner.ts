@@ -79,6 +79,7 @@ export function createProcessRunner(runnerOptions: ProcessRunnerOptions = {}): C
           stdio: ["pipe", "pipe", "pipe"],
           detached: true,
         });
+        trackGroup(child);
         const out = collector(maxBytes, (line) => options.onLine?.(line, "stdout"));
         const err = collector(maxBytes, (line) => options.onLine?.(line, "stderr"));
         child.stdout.on("data", out.push);
@@ -154,6 +155,25 @@ export function createProcessRunner(runnerOptions: ProcessRunnerOptions = {}): C
       });
     },
   };
+}
+
+/**
+ * Commands run in their own process groups, so a Ctrl-C at the terminal no longer reaches them.
+ * When nixboot itself exits (the CLI turns SIGINT into an exit), the groups still running get SIGTERM.
+ */
+const liveGroups = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function trackGroup(child: ChildProcess): void {
+  liveGroups.add(child);
+  child.once("close", () => liveGroups.delete(child));
+  child.once("error", () => liveGroups.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", () => {
+      for (const group of liveGroups) killGroup(group, "SIGTERM");
+    });
+  }
 }
 
 /** Signals the child's whole process group (it leads it: spawned detached); the child alone if that fails. */
