@@ -7,6 +7,7 @@ import {
   createSdkLifecycleApi,
   createSdkTagsApi,
   startLifecycle,
+  type LifecycleSession,
   type LifecycleApi,
   type LifecycleReport,
   type SdkApiOptions,
@@ -107,24 +108,30 @@ export async function bootRun(deps: BootRunDeps): Promise<BootRunReport> {
   status.instanceId = identity.instanceId;
   logger.info({ instanceId: identity.instanceId, region: identity.region, group: identity.groupName, targetLifecycleState: identity.targetLifecycleState }, "instance identity");
 
-  // Discovery and the SDK load run while Nix works: off the critical path.
-  const session = startLifecycle({
-    instanceId: identity.instanceId,
-    region: identity.region,
-    stateDir: settings.stateDir,
-    logger,
-    enabled: settings.report,
-    hookName: settings.hookName,
-    ...(identity.groupName ? { groupFromImds: identity.groupName } : {}),
-    ...(identity.targetLifecycleState ? { targetLifecycleState: identity.targetLifecycleState } : {}),
-    ...(deps.bootedAt !== undefined ? { waitStartedAt: deps.bootedAt } : {}),
-    ...lifecycleApis(deps, identity.region),
-    ...(deps.heartbeat ? { heartbeat: deps.heartbeat } : {}),
-    ...(deps.retry ? { retry: deps.retry } : {}),
-    clock,
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
-  session.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+  // Loading the AWS SDK blocks the event loop for a while, so discovery starts once the first Nix
+  // command is running (or at once when there is no Nix work): off the critical path to Nix.
+  let session: Promise<LifecycleSession> | undefined;
+  const beginLifecycle = (): Promise<LifecycleSession> => {
+    if (session) return session;
+    session = startLifecycle({
+      instanceId: identity.instanceId,
+      region: identity.region,
+      stateDir: settings.stateDir,
+      logger,
+      enabled: settings.report,
+      hookName: settings.hookName,
+      ...(identity.groupName ? { groupFromImds: identity.groupName } : {}),
+      ...(identity.targetLifecycleState ? { targetLifecycleState: identity.targetLifecycleState } : {}),
+      ...(deps.bootedAt !== undefined ? { waitStartedAt: deps.bootedAt } : {}),
+      ...lifecycleApis(deps, identity.region),
+      ...(deps.heartbeat ? { heartbeat: deps.heartbeat } : {}),
+      ...(deps.retry ? { retry: deps.retry } : {}),
+      clock,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    session.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    return session;
+  };
 
   let error: NixbootError | undefined;
   try {
@@ -136,7 +143,7 @@ export async function bootRun(deps: BootRunDeps): Promise<BootRunReport> {
       status.userdata = report.userdata;
       logger.info({ class: intake.class, sizeBytes: intake.sizeBytes, sha256: intake.sha256, encodings: intake.encodings, reasons: intake.reasons }, "userdata classified");
       await saveStatus();
-      report.outcome = await applyIntake(intake, deps, timedStep, report, saveStatus);
+      report.outcome = await applyIntake(intake, deps, timedStep, report, saveStatus, beginLifecycle);
     });
   } catch (caught) {
     error = asError(caught);
@@ -145,7 +152,7 @@ export async function bootRun(deps: BootRunDeps): Promise<BootRunReport> {
 
   const action = error === undefined ? "CONTINUE" : "ABANDON";
   try {
-    const lifecycle = await (await session).report(action, { budgetMs: REPORT_BUDGET_MS });
+    const lifecycle = await (await beginLifecycle()).report(action, { budgetMs: REPORT_BUDGET_MS });
     report.lifecycle = lifecycle;
     status.lifecycle = { ...(lifecycle.group ? { group: lifecycle.group } : {}), ...(lifecycle.hook ? { hook: lifecycle.hook } : {}), result: lifecycle.result, action: lifecycle.action, heartbeats: lifecycle.heartbeats };
     logger.info({ ...lifecycle }, lifecycle.result === "completed" ? `lifecycle action completed: ${action}` : `lifecycle: ${lifecycle.result}`);
@@ -176,6 +183,7 @@ async function applyIntake(
   timedStep: <T>(name: string, work: () => Promise<T>) => Promise<T>,
   report: BootRunReport,
   saveStatus: () => Promise<void>,
+  beginLifecycle: () => Promise<LifecycleSession>,
 ): Promise<BootOutcome> {
   const { settings, logger } = deps;
   if (intake.class === "empty") {
@@ -183,16 +191,21 @@ async function applyIntake(
     return "nothing-to-apply";
   }
   if (intake.class === "script") {
+    void beginLifecycle(); // heartbeats while the script runs
     await timedStep("script", () =>
       runUserdataScript({ script: intake.script!, allowScripts: settings.allowScripts, stateDir: settings.stateDir, timeoutMs: settings.scriptTimeoutSeconds * 1000, runner: deps.runner, logger }),
     );
     return "script-succeeded";
   }
   const effective = effectiveSettings(settings, intake.directives);
+  if (intake.channels.length > 0 && effective.policy !== "baked") void beginLifecycle(); // channel downloads take a while
   await applyChannels({ channels: intake.channels, policy: effective.policy, nixBinDir: settings.nixBinDir, runner: deps.runner, logger });
   const onStep = (event: StepEvent): void => {
-    if (event.phase === "start") logger.info({ step: event.name }, `step ${event.name}`);
-    else {
+    if (event.phase === "start") {
+      logger.info({ step: event.name }, `step ${event.name}`);
+      // setImmediate: the parse command has been spawned by then, so the SDK loads while Nix runs.
+      if (event.name === "parse") setImmediate(() => void beginLifecycle());
+    } else {
       report.steps.push({ name: event.name, durationMs: event.durationMs, ok: event.ok });
       void saveStatus();
     }
