@@ -174,6 +174,8 @@ in
         path = [ config.nix.package ];
         environment = {
           HOME = "/root";
+          # Node's on-disk compile cache: the bundle is compiled once, not at every boot.
+          NODE_COMPILE_CACHE = "/var/cache/nixboot/node";
         }
         // lib.optionalAttrs (config.nix.nixPath != [ ]) {
           # Services do not get the login environment: `<nixpkgs/nixos>` resolves through this.
@@ -191,6 +193,7 @@ in
           Restart = "no";
           StateDirectory = "nixboot";
           StateDirectoryMode = "0700";
+          CacheDirectory = "nixboot";
           UMask = "0022";
           StandardOutput = "journal";
           StandardError = "journal";
