@@ -14,9 +14,8 @@
  * Time: agents and emulator share one `ElasticClock` (bench/scale-sim.ts),
  * `speed` times faster than real time but held back whenever the process
  * cannot keep up, so hooks, work and the token bucket keep their real values
- * in simulated seconds. p-retry sleeps with its own setTimeout, not the
- * injected clock, so the retry policy handed to the agents is DEFAULT_RETRY
- * divided by the clock's current rate (read at each retried call).
+ * in simulated seconds. The agents' retry waits run on that injected clock
+ * too, so the retry policy is handed over unchanged.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
@@ -221,16 +220,8 @@ export async function runScaleOnce(options: ScaleBenchOptions = {}): Promise<Sca
       workMs: (workSeconds[0] + rng() * (workSeconds[1] - workSeconds[0])) * 1000,
       spreadMs: rng() * (options.spreadSeconds ?? 0) * 1000,
     }));
-    // The policy in simulated time: p-retry's delays are real-time setTimeouts, so divide by the clock's current rate.
-    const retry: Partial<RetryPolicy> = {
-      retries: policy.retries,
-      get minTimeoutMs() {
-        return policy.minTimeoutMs / clock.rate();
-      },
-      get maxTimeoutMs() {
-        return policy.maxTimeoutMs / clock.rate();
-      },
-    };
+    // Retry waits run on the injected (simulated) clock, so the policy applies as it is.
+    const retry: Partial<RetryPolicy> = policy;
     const logger = silentLogger();
     const setupMs = performance.now() - wallStart;
     log(`scale: setup ${setupMs.toFixed(0)} ms; launching ${count} instances`);
@@ -387,7 +378,7 @@ export function formatScale(f: ScaleFigures): string {
       rl.per === "action" ? "per API action" : "shared by all actions"
     }, for the whole fleet (AWS does not publish its figures); throttled = HTTP 400 Throttling`,
     `  hook: heartbeat timeout ${f.heartbeatTimeoutSeconds} s, default ABANDON; work ${f.workSeconds[0]}-${f.workSeconds[1]} s; times in simulated seconds; agent retries: ` +
-      `${f.retry.retries} after ${f.retry.minTimeoutMs} ms doubling x[1,2) capped at ${f.retry.maxTimeoutMs} ms${isDefaultRetry(f.retry) ? " (DEFAULT_RETRY)" : ""}`,
+      `${f.retry.retries} after ${f.retry.minTimeoutMs} ms doubling, full jitter, capped at ${f.retry.maxTimeoutMs} ms${isDefaultRetry(f.retry) ? " (DEFAULT_RETRY)" : ""}`,
     `  ${
       f.clients === "shared"
         ? "per-instance sessions (own state dir, retries, heartbeats) over ONE shared SDK client: one connection pool of 50 sockets"

@@ -42,21 +42,33 @@ export const Timeouts = {
    * launch, so the action may still be alive and one report costs little.
    */
   COMPLETE_MIN_BUDGET_MS: 15_000,
+  /**
+   * AWS's largest heartbeat timeout (7200 s). A boot whose first discovery
+   * failed keeps discovering in the background (to start heartbeats) for at
+   * most this long after the wait began: without a heartbeat, no action
+   * outlives it.
+   */
+  MAX_HEARTBEAT_TIMEOUT_MS: 7_200_000,
   /** TCP connect timeout of one API call: the regional endpoint answers in milliseconds when reachable. */
   API_CONNECT_TIMEOUT_MS: 3_000,
-  /** Timeout of one API call once connected; retries are ours (p-retry), so a stuck call must end. */
+  /**
+   * Timeout of one API call once connected; retries are ours (p-retry), so a
+   * stuck call must end (the SDK client sets `throwOnRequestTimeout`).
+   */
   API_REQUEST_TIMEOUT_MS: 10_000,
 } as const;
 
 /**
- * Backoff of retried calls (p-retry): 250 ms doubling per attempt, each delay
- * multiplied by a random factor in [1, 2) so a fleet throttled together
- * spreads out, capped at 5 s so a report keeps trying often within its
- * budget. The budget (the hook's remaining time), not the count, usually ends
- * the retries.
+ * Backoff of retried calls (`retry.ts`), slept on the injected clock: before
+ * retry n, a wait drawn uniformly between 250 ms and a ceiling of
+ * 250 ms × 2^n capped at 20 s ("full jitter", kept after the cap), so a fleet
+ * throttled together keeps spreading out instead of retrying in waves; each
+ * wait is cut short at the caller's deadline. No count limit: the deadline
+ * (the hook's remaining time, the discovery budget, the next heartbeat)
+ * ends the retries, with one last attempt at it.
  */
 export const DEFAULT_RETRY = {
-  retries: 12,
+  retries: Infinity,
   minTimeoutMs: 250,
-  maxTimeoutMs: 5_000,
+  maxTimeoutMs: 20_000,
 } as const;

@@ -4,6 +4,7 @@ import type { LifecycleApi, TagsApi } from "./api.js";
 import { completeLifecycleAction } from "./complete.js";
 import { Timeouts, type LifecycleActionResult } from "./constants.js";
 import { resolveLifecycleTarget, type HookInfo, type ResolvedTarget } from "./discover-hook.js";
+import { discoverInBackground, isRetryableDiscoveryFailure, within } from "./background-discovery.js";
 import { LifecycleError } from "./errors.js";
 import { startHeartbeats, type HeartbeatHandle } from "./heartbeat.js";
 import type { RetryPolicy } from "./retry.js";
@@ -18,7 +19,11 @@ import { createSdkLifecycleApi, createSdkTagsApi, type SdkApiOptions } from "./s
  *
  * `startLifecycle` never fails the boot: a discovery failure is logged and
  * tried again by `report`, which throws `LifecycleError` only when the result
- * cannot be delivered. The SDK loads in the background meanwhile.
+ * cannot be delivered. When the failure is one a retry can fix (throttling,
+ * 5xx, network), discovery also goes on in the background during the work,
+ * and heartbeats start as soon as it finds the hook; `report` waits for it
+ * (within its discovery budget) before trying itself. The SDK loads in the
+ * background meanwhile.
  *
  * Warm pools: the target lifecycle state from IMDS
  * (`autoscaling/target-lifecycle-state`) only marks the report `warmed`.
@@ -71,7 +76,7 @@ export interface StartLifecycleOptions {
   heartbeat?: { fraction?: number; minIntervalMs?: number };
   retry?: Partial<RetryPolicy>;
   discoveryBudgetMs?: number;
-  /** Aborts discovery and heartbeats (not the report). */
+  /** Aborts discovery (the background one too) and heartbeats (not the report). */
   signal?: AbortSignal;
 }
 
@@ -86,7 +91,7 @@ export interface LifecycleSession {
   readonly hook: HookInfo | null;
   readonly warmed: boolean;
   heartbeats(): number;
-  /** Stops heartbeats, awaiting an in-flight one; idempotent. */
+  /** Stops heartbeats, awaiting an in-flight one, and keeps a later background discovery from starting them; idempotent. */
   stopHeartbeats(): Promise<void>;
   /** Stops heartbeats and completes the action. Call once, in a finally; later calls return the first report. */
   report(action: LifecycleActionResult, options?: ReportOptions): Promise<LifecycleReport>;
@@ -158,30 +163,52 @@ export async function startLifecycle(options: StartLifecycleOptions): Promise<Li
 
   let target: ResolvedTarget | undefined;
   let discoveryError: unknown;
+  let heartbeat: HeartbeatHandle | undefined;
+  /** Set by stopHeartbeats() and report(): a discovery that ends later starts none. */
+  let heartbeatsOff = false;
+  const begin = (found: ResolvedTarget): void => {
+    target = found;
+    if (!found.group || !found.hook) return;
+    const timeout = found.hook.heartbeatTimeoutSeconds;
+    logger.info({ group: found.group, hook: found.hook.name, heartbeatTimeoutSeconds: timeout, source: found.source, warmed: isWarmed(found) }, "lifecycle hook found");
+    if (timeout === null || heartbeatsOff || options.signal?.aborted) return;
+    heartbeat = startHeartbeats({
+      api,
+      target: { group: found.group, hook: found.hook.name, instanceId },
+      heartbeatTimeoutSeconds: timeout,
+      globalTimeoutSeconds: found.hook.globalTimeoutSeconds,
+      clock,
+      logger,
+      ...(options.waitStartedAt !== undefined ? { waitStartedAt: options.waitStartedAt } : {}),
+      ...options.heartbeat,
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  };
+
+  const discoveryBudgetMs = options.discoveryBudgetMs ?? Timeouts.DISCOVERY_BUDGET_MS;
+  const background = new AbortController();
+  let rediscovery: Promise<void> | undefined;
   try {
-    target = await resolve(options.discoveryBudgetMs ?? Timeouts.DISCOVERY_BUDGET_MS, options.signal);
+    begin(await resolve(discoveryBudgetMs, options.signal));
   } catch (error) {
     if (!(error instanceof LifecycleError)) throw error;
     discoveryError = error;
-    logger.warn({ err: error.toJSON() }, "lifecycle discovery failed; the work goes on and the report tries again");
-  }
-
-  let heartbeat: HeartbeatHandle | undefined;
-  if (target?.group && target.hook) {
-    const timeout = target.hook.heartbeatTimeoutSeconds;
-    logger.info({ group: target.group, hook: target.hook.name, heartbeatTimeoutSeconds: timeout, source: target.source, warmed: isWarmed(target) }, "lifecycle hook found");
-    if (timeout !== null) {
-      heartbeat = startHeartbeats({
-        api,
-        target: { group: target.group, hook: target.hook.name, instanceId },
-        heartbeatTimeoutSeconds: timeout,
-        globalTimeoutSeconds: target.hook.globalTimeoutSeconds,
+    if (isRetryableDiscoveryFailure(error) && !options.signal?.aborted) {
+      logger.warn({ err: error.toJSON() }, "lifecycle discovery failed; the work goes on while discovery keeps trying in the background");
+      rediscovery = discoverInBackground({
+        resolve,
+        onFound: begin,
+        onFailure: (again) => (discoveryError = again),
         clock,
         logger,
-        ...(options.waitStartedAt !== undefined ? { waitStartedAt: options.waitStartedAt } : {}),
-        ...options.heartbeat,
-        ...(options.signal ? { signal: options.signal } : {}),
+        roundBudgetMs: discoveryBudgetMs,
+        // With no heartbeat, no action outlives the largest heartbeat timeout.
+        until: (options.waitStartedAt ?? clock.now()) + Timeouts.MAX_HEARTBEAT_TIMEOUT_MS,
+        signal: options.signal ? AbortSignal.any([options.signal, background.signal]) : background.signal,
       });
+    } else {
+      logger.warn({ err: error.toJSON() }, "lifecycle discovery failed; the work goes on and the report tries again");
     }
   }
 
@@ -198,16 +225,25 @@ export async function startLifecycle(options: StartLifecycleOptions): Promise<Li
     },
     heartbeats: () => heartbeat?.sent ?? 0,
     stopHeartbeats: async () => {
+      heartbeatsOff = true;
       await heartbeat?.stop();
     },
     report: (action, reportOptions = {}) => {
       reported ??= (async () => {
-        await heartbeat?.stop();
+        heartbeatsOff = true;
         // The caller's budget covers everything the report does: a second discovery and the completion.
         const hardDeadline = clock.now() + (reportOptions.budgetMs ?? Infinity);
+        const discoveryDeadline = Math.min(hardDeadline, clock.now() + Timeouts.DISCOVERY_BUDGET_MS);
+        if (rediscovery) {
+          // The background discovery is this report's discovery while it lasts (within the same budget): no second caller.
+          if (target === undefined) await within(clock, rediscovery, discoveryDeadline - clock.now());
+          background.abort();
+          await rediscovery;
+        }
+        await heartbeat?.stop();
         if (target === undefined) {
           try {
-            target = await resolve(Math.min(hardDeadline - clock.now(), Timeouts.DISCOVERY_BUDGET_MS), reportOptions.signal);
+            target = await resolve(discoveryDeadline - clock.now(), reportOptions.signal);
           } catch (error) {
             logger.error({ err: error instanceof LifecycleError ? error.toJSON() : String(error), firstError: String(discoveryError) }, "lifecycle discovery failed again; the result cannot be reported");
             throw error;

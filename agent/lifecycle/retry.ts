@@ -7,9 +7,13 @@ import { ApiCallError } from "./errors.js";
 
 /**
  * The one retry layer of the lifecycle stage (the SDK clients run with
- * `maxAttempts: 1`): p-retry with jittered exponential backoff, retrying only
- * what a retry can fix (throttling, ResourceContention, 5xx, network errors)
- * and only while the caller's deadline (by the injected clock) has not passed.
+ * `maxAttempts: 1`): p-retry, retrying only what a retry can fix (throttling,
+ * ResourceContention, 5xx, network errors) until the caller's deadline.
+ *
+ * The backoff is ours, not p-retry's: its own delays (setTimeout, real time,
+ * jitter lost once capped) are set to 0 and `shouldRetry` sleeps on the
+ * injected clock instead, with full jitter at every retry (`backoffMs`), each
+ * wait cut short at the deadline so the last attempt lands on it.
  */
 
 export interface RetryPolicy {
@@ -27,11 +31,24 @@ export interface RetryOptions {
   logger: Logger;
   policy?: Partial<RetryPolicy>;
   signal?: AbortSignal;
+  /** Jitter source, uniform in [0, 1) (default `Math.random`; tests inject one). */
+  random?: () => number;
+}
+
+/**
+ * The wait before retry `retry` (1 for the first): uniform between the
+ * minimum and a ceiling of minimum × 2^retry capped at the maximum ("full
+ * jitter"; the first retry waits 1–2 × the minimum), given `random` in [0, 1).
+ */
+export function backoffMs(policy: Pick<RetryPolicy, "minTimeoutMs" | "maxTimeoutMs">, retry: number, random: number): number {
+  const ceiling = Math.max(policy.minTimeoutMs, Math.min(policy.maxTimeoutMs, policy.minTimeoutMs * 2 ** retry));
+  return policy.minTimeoutMs + random * (ceiling - policy.minTimeoutMs);
 }
 
 export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions): Promise<{ value: T; attempts: number }> {
   const policy = { ...DEFAULT_RETRY, ...options.policy };
   const { clock, deadline, logger, operation } = options;
+  const random = options.random ?? Math.random;
   let attempts = 0;
   let lastError: unknown;
   try {
@@ -47,16 +64,22 @@ export async function withRetry<T>(call: () => Promise<T>, options: RetryOptions
       },
       {
         retries: policy.retries,
-        minTimeout: policy.minTimeoutMs,
-        maxTimeout: policy.maxTimeoutMs,
-        randomize: true,
-        maxRetryTime: Math.max(1, deadline - clock.now()),
+        // p-retry waits nothing itself (see above); `maxRetryTime` is not used: the deadline is by the injected clock.
+        minTimeout: 0,
+        maxTimeout: 0,
         ...(options.signal ? { signal: options.signal } : {}),
-        shouldRetry: ({ error }) => classifyFailure(error).retryable && clock.now() < deadline,
+        // Called only while p-retry's `retries` last; every failure counts one, so attemptNumber is the coming retry's number.
+        shouldRetry: async ({ error, attemptNumber }) => {
+          if (!classifyFailure(error).retryable) return false;
+          const left = deadline - clock.now();
+          if (left <= 0) return false;
+          await clock.sleep(Math.min(backoffMs(policy, attemptNumber, random()), left), options.signal);
+          return true;
+        },
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
           const failure = classifyFailure(error);
           logger[failure.retryable ? "warn" : "debug"](
-            { operation, attempt: attemptNumber, awsCode: failure.code, httpStatus: failure.httpStatus, kind: failure.kind, retryable: failure.retryable, retriesLeft },
+            { operation, attempt: attemptNumber, awsCode: failure.code, httpStatus: failure.httpStatus, kind: failure.kind, retryable: failure.retryable, retriesLeft, msLeft: Math.max(0, deadline - clock.now()) },
             `${operation} attempt ${attemptNumber} failed: ${failure.code}`,
           );
         },

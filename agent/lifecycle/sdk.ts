@@ -21,7 +21,12 @@ import { ACTION_RESULTS, Timeouts, type LifecycleActionResult } from "./constant
  * in `retry.ts`, within the hook's remaining time; the SDK's standard mode
  * would add its own 3 attempts, backoff and retry quota under each of ours,
  * multiplying requests against a throttled API and ignoring our deadline.
- * Heartbeats are not retried at all: the next tick is the retry.
+ *
+ * Timeouts: `requestTimeout` with `throwOnRequestTimeout: true`. Without the
+ * flag, @smithy/node-http-handler (4.14.x here) only logs a warning when a
+ * call passes `requestTimeout` and the call goes on waiting; with it, the
+ * request is destroyed and fails with a TimeoutError (ETIMEDOUT), a network
+ * failure that p-retry retries.
  */
 
 export interface SdkApiOptions {
@@ -41,6 +46,7 @@ function clientConfig(options: SdkApiOptions): AutoScalingClientConfig {
     requestHandler: {
       connectionTimeout: options.connectTimeoutMs ?? Timeouts.API_CONNECT_TIMEOUT_MS,
       requestTimeout: options.requestTimeoutMs ?? Timeouts.API_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
     },
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { heartbeatIntervalMs, startHeartbeats } from "../../agent/lifecycle/heartbeat.js";
 import type { LifecycleApi } from "../../agent/lifecycle/api.js";
-import type { Clock } from "../../agent/clock.js";
-import { captureLogger, harness, scaledClock, type Harness } from "./helpers.js";
+import { captureLogger, FAST_RETRY, harness, scaledClock, steppingClock, type Harness } from "./helpers.js";
 
 /**
  * Real hook values (a 30 s heartbeat timeout) on a clock running 30 times
@@ -17,6 +16,14 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
+
+/** The emulator on real time, for a test whose agent runs on a stepping clock. */
+async function setupStepping(hook: { heartbeatTimeoutSeconds: number; globalTimeoutSeconds?: number } = { heartbeatTimeoutSeconds: 30 }) {
+  h = await harness({ groups: [{ name: "web", instances: ["i-0aaa"], hooks: [{ name: "launch", ...hook }] }] });
+  h.emulator.state.startLifecycleAction("i-0aaa");
+  return { clock: steppingClock(), h };
+}
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function setup(hook: { heartbeatTimeoutSeconds: number; globalTimeoutSeconds?: number }) {
   const clock = scaledClock(FACTOR);
@@ -45,16 +52,34 @@ describe("heartbeats", () => {
     expect(h.emulator.state.completions()).toEqual([]);
   });
 
-  it("log a failed heartbeat and carry on at the next tick", async () => {
-    const { clock, h } = await setup({ heartbeatTimeoutSeconds: 30 });
+  it("retry a throttled heartbeat after a backoff on the injected clock, not at the next tick", async () => {
+    const { clock, h } = await setupStepping();
     h.emulator.state.injectFault({ kind: "throttling", actions: ["RecordLifecycleActionHeartbeat"], times: 1 });
     const { logger, lines } = captureLogger();
-    const beats = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, clock, logger });
-    while (beats.sent < 1) await clock.sleep(5_000);
+    const beats = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, clock, logger, retry: FAST_RETRY, random: () => 0.5 });
+    while (beats.sent < 1) await turn();
     await beats.stop();
-    expect(beats.failed).toBe(1);
+    expect(beats.failed).toBe(0); // delivered by the retry
     expect(h.emulator.state.requests("RecordLifecycleActionHeartbeat").map((r) => r.status).slice(0, 2)).toEqual([400, 200]);
-    expect(lines.some((l) => l.awsCode === "Throttling" && String(l.msg).includes("retrying at the next tick"))).toBe(true);
+    // The tick (10 s less a random eighth at 0.5), then one backoff: FAST_RETRY's first retry waits 5–10 ms, 7.5 at 0.5.
+    expect(clock.sleeps.slice(0, 2)).toEqual([8_750, 7.5]);
+    expect(lines.some((l) => l.operation === "RecordLifecycleActionHeartbeat" && l.awsCode === "Throttling" && l.attempt === 1)).toBe(true);
+    expect(lines.some((l) => String(l.msg).startsWith("heartbeat failed"))).toBe(false);
+  });
+
+  it("retry a failing heartbeat until the next one is due, not a fixed number of times, then count it failed", async () => {
+    const { clock, h } = await setupStepping();
+    h.emulator.state.injectFault({ kind: "throttling", actions: ["RecordLifecycleActionHeartbeat"], times: Infinity });
+    const { logger, lines } = captureLogger();
+    const beats = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, clock, logger, retry: { minTimeoutMs: 1_000, maxTimeoutMs: 4_000 }, random: () => 0.5 });
+    while (beats.failed < 1) await turn();
+    await beats.stop();
+    // Sent at 8.75 s; due again at 18.75 s (lastTick + interval): backoffs 1.5, 2.5 (ceiling 4 s, capped), 2.5, 2.5, then the 1 s left.
+    expect(clock.sleeps.slice(0, 6)).toEqual([8_750, 1_500, 2_500, 2_500, 2_500, 1_000]);
+    expect(h.emulator.state.requests("RecordLifecycleActionHeartbeat").slice(0, 6).map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400]);
+    const failure = lines.find((l) => String(l.msg).startsWith("heartbeat failed"));
+    expect(failure).toMatchObject({ awsCode: "Throttling", attempts: 6, failed: 1 });
+    expect(String(failure?.msg)).toContain("trying again at the next tick");
   });
 
   it("stop when the action is gone", async () => {
@@ -70,37 +95,53 @@ describe("heartbeats", () => {
   it("stop once the action's expiry has reached the global timeout, and say so", async () => {
     const { clock, h } = await setup({ heartbeatTimeoutSeconds: 30, globalTimeoutSeconds: 40 });
     const { logger, lines } = captureLogger();
-    const beats = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, globalTimeoutSeconds: 40, clock, logger });
+    const start = clock.now();
+    const beats = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, globalTimeoutSeconds: 40, waitStartedAt: start, clock, logger });
     while (beats.stopReason === undefined) await clock.sleep(5_000);
     expect(beats.stopReason).toBe("global-timeout");
-    expect(beats.sent).toBe(1); // at 10 s: expiry min(40 s, 10 s + 30 s) = 40 s, nothing left to extend
+    // The first at 7.5–10 s sets the expiry to 37.5–40 s; below 40 s, a second one reaches it.
+    expect(beats.sent).toBeGreaterThanOrEqual(1);
+    expect(beats.sent).toBeLessThanOrEqual(2);
+    expect(h.emulator.state.heartbeats("i-0aaa")).toHaveLength(beats.sent);
+    expect(beats.expiresAt).toBe(start + 40_000);
     expect(lines.some((l) => String(l.msg).includes("global timeout"))).toBe(true);
   });
 
-  it("schedule from when the wait began: a slow boot sends its first heartbeat at once", async () => {
-    h = await harness({ groups: [{ name: "web", instances: ["i-0aaa"], hooks: [{ name: "launch", heartbeatTimeoutSeconds: 30 }] }] });
-    h.emulator.state.startLifecycleAction("i-0aaa");
-    // A clock that records the sleeps asked for and lets them pass at once.
-    let now = Date.UTC(2025, 0, 1);
-    const sleeps: number[] = [];
-    const clock: Clock = {
-      now: () => now,
-      sleep: async (ms, signal) => {
-        sleeps.push(ms);
-        now += ms;
-        await new Promise((resolve) => setImmediate(resolve));
-        signal?.throwIfAborted();
-      },
+  it.each([
+    [0, 1], // at 10 s: expiry min(40 s, 10 s + 30 s) = 40 s, nothing left to extend
+    [0.99, 2], // at 7.525 s: expiry 37.525 s; the second, at 15.05 s, reaches 40 s
+  ])("with jitter %d, reach the global timeout in %i heartbeat(s)", async (jitter, heartbeats) => {
+    const { clock, h } = await setupStepping({ heartbeatTimeoutSeconds: 30, globalTimeoutSeconds: 40 });
+    const beats = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, globalTimeoutSeconds: 40, clock, logger: captureLogger().logger, random: () => jitter });
+    while (beats.stopReason === undefined) await turn();
+    expect(beats.stopReason).toBe("global-timeout");
+    expect(beats.sent).toBe(heartbeats);
+  });
+
+  it("schedule from when the wait began, each interval shortened by up to a quarter at random", async () => {
+    const { clock, h } = await setupStepping();
+    const beat = async (options: { waitStartedAt?: number; random?: () => number }): Promise<number> => {
+      clock.sleeps.length = 0;
+      const beats = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, clock, logger: captureLogger().logger, ...options });
+      while (beats.sent < 1) await turn();
+      await beats.stop();
+      return clock.sleeps[0]!;
     };
-    const slowBoot = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, waitStartedAt: now - 25_000, clock, logger: captureLogger().logger });
-    while (slowBoot.sent < 1) await new Promise((resolve) => setImmediate(resolve));
-    await slowBoot.stop();
-    expect(sleeps[0]).toBe(0);
-    sleeps.length = 0;
-    const fastBoot = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, clock, logger: captureLogger().logger });
-    while (fastBoot.sent < 1) await new Promise((resolve) => setImmediate(resolve));
-    await fastBoot.stop();
-    expect(sleeps[0]).toBe(10_000);
+    // A slow boot sends its first heartbeat at once.
+    expect(await beat({ waitStartedAt: clock.now() - 25_000 })).toBe(0);
+    // Otherwise a third of the timeout (10 s), less up to a quarter: 7.5–10 s.
+    const first = await beat({});
+    expect(first).toBeGreaterThanOrEqual(7_500);
+    expect(first).toBeLessThanOrEqual(10_000);
+    expect(await beat({ random: () => 0 })).toBe(10_000);
+    expect(await beat({ random: () => 0.5 })).toBe(8_750);
+    // Between heartbeats too: a fresh draw for every interval.
+    const draws = [0.2, 0.8];
+    clock.sleeps.length = 0;
+    const beats = startHeartbeats({ api: h.api, target, heartbeatTimeoutSeconds: 30, clock, logger: captureLogger().logger, random: () => draws.shift() ?? 0 });
+    while (beats.sent < 2) await turn();
+    await beats.stop();
+    expect(clock.sleeps.slice(0, 2)).toEqual([9_500, 8_000]);
   });
 
   it("never fail the caller: stop() aborts an in-flight heartbeat", async () => {

@@ -43,6 +43,27 @@ export function scaledClock(factor: number): Clock {
   };
 }
 
+/**
+ * A clock whose sleeps pass at once (after a turn of the event loop), moving
+ * its time by the sleep, and are recorded: schedules and backoffs become exact
+ * numbers to assert, with no real waiting.
+ */
+export function steppingClock(start = Date.UTC(2025, 0, 1)): Clock & { readonly sleeps: number[] } {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    sleep: async (ms, signal) => {
+      signal?.throwIfAborted();
+      sleeps.push(ms);
+      now += ms;
+      await new Promise((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+    },
+  };
+}
+
 /** A clock that moves only when told to (for the emulator's timeouts and rate limits). */
 export function manualClock(start = Date.UTC(2025, 0, 1)): { now(): number; advance(ms: number): void } {
   let now = start;

@@ -116,6 +116,43 @@ describe("startLifecycle → work → report", () => {
     ]);
   });
 
+  it("keeps discovering in the background after a retryable failure, and starts heartbeats once the hook is found", async () => {
+    const clock = scaledClock(30);
+    const { h, options } = await setup(clock);
+    const action = h.emulator.state.startLifecycleAction("i-0aaa");
+    const throttled = h.emulator.state.injectFault({ kind: "throttling", actions: ["DescribeLifecycleHooks"], times: Infinity });
+    const lifecycle = await startLifecycle(options({ groupFromImds: "web", tags: null, waitStartedAt: action.startedAt, discoveryBudgetMs: 1_000 }));
+    expect(lifecycle.hook).toBeNull(); // the first round ran out of its budget
+    const failedAtBoot = throttled.hits();
+    expect(failedAtBoot).toBeGreaterThan(1);
+    throttled.clear();
+    while (lifecycle.heartbeats() < 1) await clock.sleep(1_000); // the work, while discovery goes on
+    expect(lifecycle.hook?.name).toBe("nixboot-launch");
+    const report = await lifecycle.report("CONTINUE");
+    expect(report).toMatchObject({ hook: "nixboot-launch", result: "completed" });
+    expect(report.heartbeats).toBeGreaterThanOrEqual(1);
+    expect(h.emulator.state.heartbeats("i-0aaa").length).toBe(report.heartbeats);
+    // Found once, by the background discovery right after the first round's throttled tries; the report did not describe again.
+    expect(h.emulator.state.requests("DescribeLifecycleHooks").map((r) => r.status)).toEqual([...Array<number>(failedAtBoot).fill(400), 200]);
+    expect(h.emulator.state.requests().at(-1)).toMatchObject({ action: "CompleteLifecycleAction", status: 200 });
+  });
+
+  it("waits for the background discovery within its budget, then stops it and fails without completing", async () => {
+    const clock = scaledClock(30);
+    const { h, options } = await setup(clock);
+    h.emulator.state.startLifecycleAction("i-0aaa");
+    h.emulator.state.injectFault({ kind: "throttling", actions: ["DescribeLifecycleHooks"], times: Infinity });
+    const lifecycle = await startLifecycle(options({ groupFromImds: "web", tags: null, discoveryBudgetMs: 1_000 }));
+    const error = await lifecycle.report("CONTINUE", { budgetMs: 3_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LifecycleError);
+    expect((error as LifecycleError).message).toMatch(/cannot find the launch lifecycle hook of group web/);
+    const describes = h.emulator.state.requestCount("DescribeLifecycleHooks");
+    await clock.sleep(5_000);
+    expect(h.emulator.state.requestCount("DescribeLifecycleHooks")).toBe(describes); // nothing left running
+    expect(h.emulator.state.requestCount("CompleteLifecycleAction")).toBe(0);
+    expect(lifecycle.heartbeats()).toBe(0);
+  });
+
   it("throws a LifecycleError, without completing, when discovery fails again at report time", async () => {
     const { h, options } = await setup();
     h.emulator.state.injectFault({ kind: "access-denied", actions: ["DescribeAutoScalingInstances"] });
