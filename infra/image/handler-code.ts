@@ -8,7 +8,7 @@ import { buildSync } from "esbuild";
 /**
  * The handler's source: beside this file when Node runs the sources as they
  * are (cdk.json's app command, vitest); from the repository root when this
- * module was bundled elsewhere (scripts/run-ts.mjs), where import.meta.url
+ * module was bundled elsewhere (test/tools/run-ts.mjs), where import.meta.url
  * names the bundle.
  */
 function handlerEntry(): string {

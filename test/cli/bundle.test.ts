@@ -48,8 +48,8 @@ describe("the built bundle dist/nixboot.mjs", () => {
   beforeAll(() => {
     if (existsSync(BUNDLE)) return;
     // CI builds first (`npm test` runs `npm run build`); build here when run on its own.
-    const built = spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: REPO, encoding: "utf8" });
-    if (!existsSync(BUNDLE)) throw new Error(`node scripts/build.mjs did not produce dist/nixboot.mjs:\n${built.stdout}\n${built.stderr}`);
+    const built = spawnSync(process.execPath, ["test/tools/build.mjs"], { cwd: REPO, encoding: "utf8" });
+    if (!existsSync(BUNDLE)) throw new Error(`node test/tools/build.mjs did not produce dist/nixboot.mjs:\n${built.stdout}\n${built.stderr}`);
   });
 
   afterAll(async () => {

@@ -67,7 +67,7 @@ describe("systemd/source.nix, the repository part an image bakes", () => {
   });
 });
 
-/** The VM test runs the fake IMDS with nixpkgs' python3; here, the machine's (scripts/setup-host.sh does not install one). */
+/** The VM test runs the fake IMDS with nixpkgs' python3; here, the machine's (.ci/setup-host.sh does not install one). */
 const HAS_PYTHON3 = spawnSync("python3", ["--version"]).status === 0;
 
 describe.runIf(HAS_PYTHON3)("systemd/tests/fake-imds.py, the VM test's IMDS", () => {

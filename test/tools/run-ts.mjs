@@ -1,6 +1,6 @@
 // Runs a TypeScript entry point of this repo (bench, emulator CLI, CDK app) on Node 24:
 // bundles it with esbuild into .tmp/ (packages stay external) and imports it.
-// Usage: node scripts/run-ts.mjs FILE.ts [args...]
+// Usage: node test/tools/run-ts.mjs FILE.ts [args...]
 import { build } from "esbuild";
 import { mkdir, readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url";
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
-  console.error("usage: node scripts/run-ts.mjs FILE.ts [args...]");
+  console.error("usage: node test/tools/run-ts.mjs FILE.ts [args...]");
   process.exit(2);
 }
 const outdir = resolve(".tmp", "run-ts");

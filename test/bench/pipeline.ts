@@ -2,12 +2,12 @@
  * Pipeline benchmark (issue 3): on the fixture machine (real Nix, test/fixture), how much of
  * validate / plan / apply is spent inside external commands (nix-*, switch-to-configuration,
  * systemctl) and how much in the agent itself, the evaluations per apply, and the same switch
- * done "the amazon-init way" (bench/amazon-init-switch.sh: nix-build -A system, nix-env --set,
+ * done "the amazon-init way" (test/bench/amazon-init-switch.sh: nix-build -A system, nix-env --set,
  * switch-to-configuration switch) on the same machine. The library runs in-process (no Node
- * startup: bench/boot-run.ts measures the whole process). Every run uses a fresh configuration
+ * startup: test/bench/boot-run.ts measures the whole process). Every run uses a fresh configuration
  * (a nonce in an /etc file), so nothing is "unchanged". Prints figures; asserts nothing.
  *
- *   node scripts/run-ts.mjs bench/pipeline.ts [--runs N]
+ *   node test/tools/run-ts.mjs test/bench/pipeline.ts [--runs N]
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -15,16 +15,16 @@ import { join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
-import { systemClock } from "../agent/clock.js";
-import { createLogger } from "../agent/log/logger.js";
-import { apply, plan, validate, type ApplyReport, type PipelineDeps, type PlanReport, type ValidateReport } from "../agent/pipeline/index.js";
-import { freshConfig } from "../test/fixture/machine.js";
+import { systemClock } from "../../agent/clock.js";
+import { createLogger } from "../../agent/log/logger.js";
+import { apply, plan, validate, type ApplyReport, type PipelineDeps, type PlanReport, type ValidateReport } from "../../agent/pipeline/index.js";
+import { freshConfig } from "../fixture/machine.js";
 import { benchMachine, fmt, isNixProgram, median, runChild, timingRunner, type BenchMachine } from "./fixture.js";
 
 export interface PipelineBenchOptions {
   /** Measured runs per scenario, after one unmeasured warm-up each. Default 5. */
   runs?: number;
-  /** Repository root (holds bench/ and test/fixture/). Default: the working directory. */
+  /** Repository root (holds test/bench/ and test/fixture/). Default: the working directory. */
   repoDir?: string;
   /** Progress lines; default: none. */
   log?: (line: string) => void;
@@ -188,7 +188,7 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`pipeline bench: runs must be a whole number >= 1, got ${runs}`);
   const repo = resolve(options.repoDir ?? process.cwd());
   const log = options.log ?? (() => {});
-  const script = join(repo, "bench", "amazon-init-switch.sh");
+  const script = join(repo, "test", "bench", "amazon-init-switch.sh");
   if (!existsSync(join(repo, "test", "fixture", "nixos", "default.nix"))) throw new Error(`no fixture under ${repo}/test/fixture: run from the repository root`);
 
   const loadBefore = loadavg()[0]!;
@@ -269,15 +269,15 @@ export function formatPipeline(figures: PipelineFigures): string {
   ].join("\n");
 }
 
-/** The bench-module entry `bench/index.ts` calls: measure, print, return the figures. */
+/** The bench-module entry `test/bench/index.ts` calls: measure, print, return the figures. */
 export async function run(options: PipelineBenchOptions = {}): Promise<PipelineFigures> {
   const figures = await runPipelineBench(options);
   console.log(formatPipeline(figures));
   return figures;
 }
 
-// Run directly: node scripts/run-ts.mjs bench/pipeline.ts [--runs N] (run-ts puts the entry in argv[1]).
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("bench/pipeline.ts")) {
+// Run directly: node test/tools/run-ts.mjs test/bench/pipeline.ts [--runs N] (run-ts puts the entry in argv[1]).
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("test/bench/pipeline.ts")) {
   const { values } = parseArgs({ options: { runs: { type: "string" } } });
   await run({ ...(values.runs !== undefined ? { runs: Number(values.runs) } : {}), log: (line) => process.stderr.write(`${line}\n`) });
 }

@@ -2,17 +2,17 @@
  * Boot-run benchmark (issue 4): the BUNDLED agent `dist/nixboot.mjs run --json` as the boot unit
  * runs it, on a fresh fixture machine (real Nix, test/fixture) against the local IMDS and Auto
  * Scaling emulators (in-process, real HTTP), next to a boot "the amazon-init way"
- * (bench/amazon-init-boot.sh: bash + curl fetch, then nix-build, nix-env --set,
+ * (test/bench/amazon-init-boot.sh: bash + curl fetch, then nix-build, nix-env --set,
  * switch-to-configuration switch) against the same emulator. Each run is a new instance: a fresh
  * machine, a fresh configuration (nonce), a fresh emulator with a pending launch lifecycle action.
  *
  * Measured per run: wall time; time inside every child process and the first Nix command's start
- * (bench/spawn-timer.mjs, preloaded with --import; the `step parse` log line cross-checks it);
+ * (test/bench/spawn-timer.mjs, preloaded with --import; the `step parse` log line cross-checks it);
  * the agent's own peak RSS (getrusage, from the same preload) and the process tree's under
  * /usr/bin/time -f %M (separate runs, no preload); IMDS and AWS requests from the emulators' logs.
  * Also with a warm NODE_COMPILE_CACHE. Prints figures and the issue's targets; asserts nothing.
  *
- *   node scripts/build.mjs && node scripts/run-ts.mjs bench/boot-run.ts [--runs N] [--bundle FILE]
+ *   node test/tools/build.mjs && node test/tools/run-ts.mjs test/bench/boot-run.ts [--runs N] [--bundle FILE]
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -20,8 +20,8 @@ import { cpus, loadavg, tmpdir, uptime } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { startLocalCloud, type LocalCloud } from "../test/emulator/index.js";
-import { freshConfig } from "../test/fixture/machine.js";
+import { startLocalCloud, type LocalCloud } from "../emulator/index.js";
+import { freshConfig } from "../fixture/machine.js";
 import { benchMachine, fmt, isNixProgram, median, runChild, type BenchMachine } from "./fixture.js";
 
 export interface BootRunBenchOptions {
@@ -29,7 +29,7 @@ export interface BootRunBenchOptions {
   runs?: number;
   /** Extra runs per agent scenario under /usr/bin/time for the tree's peak RSS. Default 3. */
   rssRuns?: number;
-  /** Repository root (holds dist/nixboot.mjs, bench/ and test/fixture/). Default: the working directory. */
+  /** Repository root (holds dist/nixboot.mjs, test/bench/ and test/fixture/). Default: the working directory. */
   repoDir?: string;
   /** The agent bundle to run (to try a changed build); default REPO/dist/nixboot.mjs. */
   bundle?: string;
@@ -242,7 +242,7 @@ async function runBash(repo: string, scratch: string, withTime: boolean): Promis
   return withInstance(repo, async (machine, cloud) => {
     const marksFile = join(scratch, `marks-${Date.now()}-${Math.random().toString(16).slice(2)}.txt`);
     const rssFile = join(scratch, `rss-bash-${Date.now()}.txt`);
-    const script = ["bash", join(repo, "bench", "amazon-init-boot.sh"), cloud.imds.url, machine.fixture.entry, machine.root, machine.paths.profile];
+    const script = ["bash", join(repo, "test", "bench", "amazon-init-boot.sh"), cloud.imds.url, machine.fixture.entry, machine.root, machine.paths.profile];
     const before = await machine.resolve(machine.paths.currentSystem);
     const run = await runChild(withTime ? [TIME, "-f", "%M", "-o", rssFile, ...script] : script, { ...process.env, BENCH_MARKS: marksFile });
     if (run.code !== 0) throw new Error(`amazon-init-boot.sh failed (exit ${run.code}): ${run.stderr.trim()}`);
@@ -327,9 +327,9 @@ export async function runBootRunBench(options: BootRunBenchOptions = {}): Promis
   const repo = resolve(options.repoDir ?? process.cwd());
   const log = options.log ?? (() => {});
   const bundle = resolve(options.bundle ?? join(repo, "dist", "nixboot.mjs"));
-  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`node scripts/build.mjs\` first`);
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`node test/tools/build.mjs\` first`);
   if (!existsSync(join(repo, "test", "fixture", "nixos", "default.nix"))) throw new Error(`no fixture under ${repo}/test/fixture: run from the repository root`);
-  const preload = pathToFileURL(join(repo, "bench", "spawn-timer.mjs")).href;
+  const preload = pathToFileURL(join(repo, "test", "bench", "spawn-timer.mjs")).href;
   const haveTime = existsSync(TIME);
 
   const scratch = await mkdtemp(join(tmpdir(), "nixboot-bench-boot-"));
@@ -451,15 +451,15 @@ export function formatBootRun(figures: BootRunFigures): string {
   ].join("\n");
 }
 
-/** The bench-module entry `bench/index.ts` calls: measure, print, return the figures. */
+/** The bench-module entry `test/bench/index.ts` calls: measure, print, return the figures. */
 export async function run(options: BootRunBenchOptions = {}): Promise<BootRunFigures> {
   const figures = await runBootRunBench(options);
   console.log(formatBootRun(figures));
   return figures;
 }
 
-// Run directly: node scripts/run-ts.mjs bench/boot-run.ts [--runs N] (run-ts puts the entry in argv[1]).
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("bench/boot-run.ts")) {
+// Run directly: node test/tools/run-ts.mjs test/bench/boot-run.ts [--runs N] (run-ts puts the entry in argv[1]).
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("test/bench/boot-run.ts")) {
   const { values } = parseArgs({ options: { runs: { type: "string" }, bundle: { type: "string" } } });
   await run({
     ...(values.runs !== undefined ? { runs: Number(values.runs) } : {}),

@@ -1,5 +1,5 @@
-/** Simulation helpers of the scale bench (bench/scale.ts): a clock that cannot outrun the process, seeded randomness, percentiles. */
-import type { Clock } from "../agent/clock.js";
+/** Simulation helpers of the scale bench (test/bench/scale.ts): a clock that cannot outrun the process, seeded randomness, percentiles. */
+import type { Clock } from "../../agent/clock.js";
 
 /**
  * A clock `factor` times faster than real time, shared by the agents and the

@@ -1,7 +1,7 @@
 /**
- * Shared by bench/pipeline.ts and bench/boot-run.ts: the fixture machine of test/fixture/machine.ts,
+ * Shared by test/bench/pipeline.ts and test/bench/boot-run.ts: the fixture machine of test/fixture/machine.ts,
  * with the fixture's paths derived from the repository directory instead of `import.meta.url`
- * (bench/index.ts bundles bench modules into .tmp/bench/, where machine.ts's own paths would point
+ * (test/bench/index.ts bundles bench modules into .tmp/bench/, where machine.ts's own paths would point
  * nowhere), plus small statistics and a child-process helper.
  */
 import { execFile, spawn } from "node:child_process";
@@ -9,10 +9,10 @@ import { mkdir, mkdtemp, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import type { CommandRunner } from "../agent/exec/runner.js";
-import type { PipelineDeps } from "../agent/pipeline/index.js";
-import type { Settings } from "../agent/settings/definitions.js";
-import { AMI_CONFIG, createMachine, OFFLINE, type Machine } from "../test/fixture/machine.js";
+import type { CommandRunner } from "../../agent/exec/runner.js";
+import type { PipelineDeps } from "../../agent/pipeline/index.js";
+import type { Settings } from "../../agent/settings/definitions.js";
+import { AMI_CONFIG, createMachine, OFFLINE, type Machine } from "../fixture/machine.js";
 
 const exec = promisify(execFile);
 

@@ -4,7 +4,7 @@
  * ec2-metadata fetcher before amazon-init) and a bare `node -e 0`.
  * Prints figures; asserts nothing.
  *
- *   npm run build && node scripts/run-ts.mjs bench/startup.ts [--runs N]
+ *   npm run build && node test/tools/run-ts.mjs test/bench/startup.ts [--runs N]
  */
 import { spawn } from "node:child_process";
 import { constants, existsSync } from "node:fs";
@@ -12,14 +12,14 @@ import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promi
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startImdsEmulator, type ImdsEmulator } from "../test/emulator/imds/index.js";
+import { startImdsEmulator, type ImdsEmulator } from "../emulator/imds/index.js";
 
 export interface StartupBenchOptions {
   /** Measured runs per scenario (after one unmeasured warm-up run). Default 15. */
   runs?: number;
   /** Extra runs per scenario under /usr/bin/time for peak RSS. Default 5. */
   rssRuns?: number;
-  /** Repository root (holds dist/nixboot.mjs and bench/). Default: the working directory. */
+  /** Repository root (holds dist/nixboot.mjs and test/bench/). Default: the working directory. */
   repoDir?: string;
   /** Progress lines; default: none. */
   log?: (line: string) => void;
@@ -160,7 +160,7 @@ export async function runStartupBench(options: StartupBenchOptions = {}): Promis
     if (!Number.isInteger(value) || value < (name === "runs" ? 1 : 0)) throw new Error(`startup bench: ${name} must be a whole number${name === "runs" ? " >= 1" : " >= 0"}, got ${value}`);
   }
   const bundle = join(repo, "dist", "nixboot.mjs");
-  const script = join(repo, "bench", "amazon-init-fetch.sh");
+  const script = join(repo, "test", "bench", "amazon-init-fetch.sh");
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`npm run build\` first`);
   if (!(await executable("/usr/bin/curl")) && !(await executable("/bin/curl"))) throw new Error("curl is missing: the bash + curl scenario needs it (apt-get install curl)");
 
@@ -246,7 +246,7 @@ export async function runStartupBench(options: StartupBenchOptions = {}): Promis
           scenario.key,
           {
             name: scenario.name,
-            command: scenario.argv.map((arg) => (arg === node ? "node" : arg === bundle ? "dist/nixboot.mjs" : arg === script ? "bench/amazon-init-fetch.sh" : arg)).join(" "),
+            command: scenario.argv.map((arg) => (arg === node ? "node" : arg === bundle ? "dist/nixboot.mjs" : arg === script ? "test/bench/amazon-init-fetch.sh" : arg)).join(" "),
             wallMs: summarize(wall.get(scenario.key)!),
             peakRssKiB: rssValues.length > 0 ? summarize(rssValues).median : null,
             imdsRequests: imdsRequests.get(scenario.key) ?? null,
@@ -290,15 +290,15 @@ export function formatStartup(figures: StartupFigures): string {
   ].join("\n");
 }
 
-/** The bench-module entry `bench/index.ts` calls: measure, print, return the figures. */
+/** The bench-module entry `test/bench/index.ts` calls: measure, print, return the figures. */
 export async function run(options: StartupBenchOptions = {}): Promise<StartupFigures> {
   const figures = await runStartupBench(options);
   console.log(formatStartup(figures));
   return figures;
 }
 
-// Run directly: node scripts/run-ts.mjs bench/startup.ts [--runs N] (run-ts puts the entry in argv[1]).
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("bench/startup.ts")) {
+// Run directly: node test/tools/run-ts.mjs test/bench/startup.ts [--runs N] (run-ts puts the entry in argv[1]).
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("test/bench/startup.ts")) {
   const { values } = parseArgs({ options: { runs: { type: "string" } } });
   await run({ ...(values.runs !== undefined ? { runs: Number(values.runs) } : {}), log: (line) => process.stderr.write(`${line}\n`) });
 }

@@ -1,4 +1,4 @@
-// Preloaded into the bundled agent by bench/boot-run.ts (`node --import THIS dist/nixboot.mjs ...`):
+// Preloaded into the bundled agent by test/bench/boot-run.ts (`node --import THIS dist/nixboot.mjs ...`):
 // times every child process the agent starts (child_process.spawn, which the agent's runner
 // uses) and, at exit, writes to $NIXBOOT_BENCH_SPAWN_LOG one JSON object:
 //   { loadedAt, exitAt, maxRssKiB, children: [{ file, start, end }] }

@@ -6,12 +6,12 @@
  * pointed at the local emulator; its boot work is a random simulated
  * duration; then it reports CONTINUE. Prints figures; asserts nothing.
  *
- *   node scripts/run-ts.mjs bench/scale.ts [--runs N] [--instances N] [--mode fresh|cached]
+ *   node test/tools/run-ts.mjs test/bench/scale.ts [--runs N] [--instances N] [--mode fresh|cached]
  *     [--clients shared|per-instance] [--speed F] [--burst N] [--rate R] [--bucket action|all]
  *     [--heartbeat-timeout S] [--work MIN-MAX] [--spread S] [--seed N] [--retries N|inf] [--retry-cap-ms MS]
  *     [--hook-name NAME]   (the hook is named "nixboot-launch")
  *
- * Time: agents and emulator share one `ElasticClock` (bench/scale-sim.ts),
+ * Time: agents and emulator share one `ElasticClock` (test/bench/scale-sim.ts),
  * `speed` times faster than real time but held back whenever the process
  * cannot keep up, so hooks, work and the token bucket keep their real values
  * in simulated seconds. The agents' retry waits run on that injected clock
@@ -22,15 +22,15 @@ import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { classifyFailure, type LifecycleApi } from "../agent/lifecycle/api.js";
-import { DEFAULT_RETRY } from "../agent/lifecycle/constants.js";
-import { LifecycleError } from "../agent/lifecycle/errors.js";
-import { writeLifecycleCache } from "../agent/lifecycle/hook-cache.js";
-import type { RetryPolicy } from "../agent/lifecycle/retry.js";
-import { startLifecycle, type LifecycleReport } from "../agent/lifecycle/report.js";
-import { createSdkLifecycleApi } from "../agent/lifecycle/sdk.js";
-import { silentLogger } from "../agent/log/logger.js";
-import { startAwsEmulator, type RateLimit } from "../test/emulator/aws/index.js";
+import { classifyFailure, type LifecycleApi } from "../../agent/lifecycle/api.js";
+import { DEFAULT_RETRY } from "../../agent/lifecycle/constants.js";
+import { LifecycleError } from "../../agent/lifecycle/errors.js";
+import { writeLifecycleCache } from "../../agent/lifecycle/hook-cache.js";
+import type { RetryPolicy } from "../../agent/lifecycle/retry.js";
+import { startLifecycle, type LifecycleReport } from "../../agent/lifecycle/report.js";
+import { createSdkLifecycleApi } from "../../agent/lifecycle/sdk.js";
+import { silentLogger } from "../../agent/log/logger.js";
+import { startAwsEmulator, type RateLimit } from "../emulator/aws/index.js";
 import { ElasticClock, random, stats, type Stats } from "./scale-sim.js";
 
 export interface ScaleBenchOptions {
@@ -406,7 +406,7 @@ export function formatScale(f: ScaleFigures): string {
   ].join("\n");
 }
 
-/** The bench-module entry `bench/index.ts` calls: simulate `runs` times (default 1), print, return the figures. */
+/** The bench-module entry `test/bench/index.ts` calls: simulate `runs` times (default 1), print, return the figures. */
 export async function run(options: ScaleBenchOptions = {}): Promise<ScaleFigures[]> {
   const runs = Math.max(1, Math.floor(options.runs ?? 1));
   const figures: ScaleFigures[] = [];
@@ -419,8 +419,8 @@ export async function run(options: ScaleBenchOptions = {}): Promise<ScaleFigures
   return figures;
 }
 
-// Run directly: node scripts/run-ts.mjs bench/scale.ts [flags] (run-ts puts the entry in argv[1]).
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("bench/scale.ts")) {
+// Run directly: node test/tools/run-ts.mjs test/bench/scale.ts [flags] (run-ts puts the entry in argv[1]).
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("test/bench/scale.ts")) {
   const flag = { type: "string" } as const;
   const { values } = parseArgs({
     options: {

@@ -1,13 +1,13 @@
 /**
  * Runs every benchmark: startup first, then the optional modules others add
- * (bench/pipeline.ts, bench/boot-run.ts, bench/scale.ts), skipping those not
+ * (test/bench/pipeline.ts, test/bench/boot-run.ts, test/bench/scale.ts), skipping those not
  * written yet. Prints figures; asserts nothing.
  *
- *   npm run build && node scripts/run-ts.mjs bench/index.ts [--runs N]
+ *   npm run build && node test/tools/run-ts.mjs test/bench/index.ts [--runs N]
  *
  * A bench module exports `run(options?: { runs?: number })` (or a default
  * function) that measures, prints its own table and returns its figures.
- * Optional modules are bundled at run time with esbuild (as scripts/run-ts.mjs
+ * Optional modules are bundled at run time with esbuild (as test/tools/run-ts.mjs
  * does), so this file compiles whether or not they exist yet.
  */
 import { build } from "esbuild";
@@ -33,13 +33,13 @@ export interface BenchOutcome {
   figures?: unknown;
 }
 
-/** Bundles bench/NAME.ts into .tmp/bench/ (packages stay external, resolved from node_modules) and imports it. */
+/** Bundles test/bench/NAME.ts into .tmp/bench/ (packages stay external, resolved from node_modules) and imports it. */
 async function loadBench(repo: string, name: string): Promise<Record<string, unknown>> {
   const outdir = join(repo, ".tmp", "bench");
   await mkdir(outdir, { recursive: true });
   const outfile = join(outdir, `${name}-${process.pid}.mjs`);
   await build({
-    entryPoints: [join(repo, "bench", `${name}.ts`)],
+    entryPoints: [join(repo, "test", "bench", `${name}.ts`)],
     outfile,
     bundle: true,
     platform: "node",
@@ -68,15 +68,15 @@ export async function runAllBenches(options: BenchOptions = {}, repoDir = proces
     outcomes.push({ name: "startup", result: "failed", note: (error as Error).message });
   }
   for (const name of OPTIONAL_BENCHES) {
-    if (!existsSync(join(repo, "bench", `${name}.ts`))) {
-      outcomes.push({ name, result: "skipped", note: `bench/${name}.ts not present` });
+    if (!existsSync(join(repo, "test", "bench", `${name}.ts`))) {
+      outcomes.push({ name, result: "skipped", note: `test/bench/${name}.ts not present` });
       continue;
     }
     console.log(`\n== bench: ${name}`);
     try {
       const entry = entryOf(await loadBench(repo, name));
       if (entry === undefined) {
-        outcomes.push({ name, result: "skipped", note: `bench/${name}.ts exports no run() or default function` });
+        outcomes.push({ name, result: "skipped", note: `test/bench/${name}.ts exports no run() or default function` });
         continue;
       }
       outcomes.push({ name, result: "ran", figures: await entry(options) });
@@ -89,7 +89,7 @@ export async function runAllBenches(options: BenchOptions = {}, repoDir = proces
   return outcomes;
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("bench/index.ts")) {
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve("test/bench/index.ts")) {
   const { values } = parseArgs({ options: { runs: { type: "string" } } });
   const outcomes = await runAllBenches(values.runs !== undefined ? { runs: Number(values.runs) } : {});
   // Figures are never judged; a bench that crashed is still a failure of the bench itself.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A boot "the amazon-init way", against the local IMDS emulator and the fixture's fake root:
 # the ec2-metadata fetcher's IMDSv2 steps (token PUT, instance-id preflight, user-data to a file,
-# as bench/amazon-init-fetch.sh), then amazon-init: a non-empty userdata becomes
-# /etc/nixos/configuration.nix and `nixos-rebuild switch` runs (bench/amazon-init-switch.sh).
+# as test/bench/amazon-init-fetch.sh), then amazon-init: a non-empty userdata becomes
+# /etc/nixos/configuration.nix and `nixos-rebuild switch` runs (test/bench/amazon-init-switch.sh).
 # No lifecycle hook is completed: amazon-init never does (the hook times out to its default).
 #
 # Usage: amazon-init-boot.sh ENDPOINT ENTRY ROOT [PROFILE]
