@@ -80,14 +80,16 @@ describe("ordering: a unit After=nixboot.service and wanted by multi-user.target
     expect(outcome.status).toBe(0);
   });
 
-  it("is dropped from it with amazon-init's ordering (After=multi-user.target): the cycle this unit avoids", async () => {
+  it("forms an ordering cycle with amazon-init's ordering (After=multi-user.target): the cycle this unit avoids", async () => {
     const unitPath = join(root, "etc/systemd/system/nixboot.service");
     const amazonInitStyle = (await readFile(unitPath, "utf8")).replace(/^Before=multi-user\.target$/m, "After=multi-user.target");
     expect(amazonInitStyle).toMatch(/^After=multi-user\.target$/m);
     await writeFile(unitPath, amazonInitStyle);
     const outcome = await bootTransaction();
     expect(outcome.stderr).toContain("Found ordering cycle");
-    expect(outcome.stderr).toContain("Job app.service/start deleted to break ordering cycle");
+    // systemd breaks the cycle by deleting one of its start jobs, either app's or nixboot's:
+    // which one is not deterministic, and either way a boot loses a unit.
+    expect(outcome.stderr).toMatch(/Job (app|nixboot)\.service\/start deleted to break ordering cycle/);
   });
 });
 
