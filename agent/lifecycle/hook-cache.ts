@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import type { Logger } from "../log/logger.js";
 import { ACTION_RESULTS, CACHE_FILE } from "./constants.js";
 
@@ -68,16 +68,7 @@ export async function readLifecycleCache(stateDir: string, logger: Logger): Prom
   return null;
 }
 
-/** Writes the cache atomically: a temporary file in the same directory, then rename. */
+/** Writes the cache atomically (see `writeFileAtomic`). */
 export async function writeLifecycleCache(stateDir: string, cache: LifecycleCache): Promise<void> {
-  await mkdir(stateDir, { recursive: true, mode: 0o755 });
-  const path = join(stateDir, CACHE_FILE);
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await writeFile(temporary, `${JSON.stringify(cache, null, 2)}\n`, { mode: 0o644, flush: true });
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(join(stateDir, CACHE_FILE), `${JSON.stringify(cache, null, 2)}\n`);
 }

@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CANDIDATE_FILE } from "../nix/evaluate.js";
-import { sha256 } from "../system/atomic-write.js";
+import { sha256 } from "../fs/atomic-write.js";
 import { CandidateReadError } from "./errors.js";
 import type { CandidateInfo, CandidateInput } from "./types.js";
 

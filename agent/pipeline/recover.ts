@@ -1,7 +1,7 @@
 import { access } from "node:fs/promises";
 import { readJournal, readPendingConfig, type Journal, type SwitchIntent } from "../state/journal.js";
 import { acquireLock } from "../state/lock.js";
-import { sha256 } from "../system/atomic-write.js";
+import { sha256 } from "../fs/atomic-write.js";
 import { commitSystem } from "../system/commit.js";
 import { snapshotConfig } from "../system/config-file.js";
 import { resolveSystem } from "../system/links.js";

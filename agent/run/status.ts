@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Clock } from "../clock.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import { ErrorCode, NixbootError } from "../errors.js";
 
 export const STATUS_FILE = "status.json";
@@ -78,30 +78,7 @@ export async function waitForStatus(stateDir: string, clock: Clock, options: { p
   }
 }
 
-/**
- * temp file in the same directory, fsync, rename, fsync the directory: readers see the old or the new file, never half.
- * Each write has its own temp file, so writes that overlap cannot mix their bytes (the last rename wins).
- */
+/** Writes `value` as JSON with `writeFileAtomic`: readers see the old or the new document, never half. */
 export async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    const handle = await open(temp, "wx", 0o644);
-    try {
-      await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  const dir = await open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }

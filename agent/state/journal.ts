@@ -1,7 +1,7 @@
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { ActivationMode } from "../settings/definitions.js";
-import { readFileIfExists, writeFileAtomic } from "../system/atomic-write.js";
+import { readFileIfExists, writeFileAtomic } from "../fs/atomic-write.js";
 import type { ConfigSnapshot } from "../system/config-file.js";
 import { JournalCorruptError } from "./errors.js";
 

@@ -1,5 +1,5 @@
 import { unlink } from "node:fs/promises";
-import { readFileIfExists, sha256, writeFileAtomic } from "./atomic-write.js";
+import { readFileIfExists, sha256, writeFileAtomic } from "../fs/atomic-write.js";
 
 /** What the configuration file held before a switch: enough to check and restore it. */
 export interface ConfigSnapshot {

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { sha256, writeFileAtomic } from "../../agent/system/atomic-write.js";
+import { sha256, writeFileAtomic } from "../../agent/fs/atomic-write.js";
 import { installConfig, restoreConfig, snapshotConfig } from "../../agent/system/config-file.js";
 
 let dir: string;
