@@ -1,11 +1,11 @@
 import type { AutoScalingClient, AutoScalingClientConfig } from "@aws-sdk/client-auto-scaling";
-import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { LifecycleApi, LifecycleHookDescription, TagsApi } from "./api.js";
 import { ACTION_RESULTS, Timeouts, type LifecycleActionResult } from "./constants.js";
 
 /**
- * The composition root of the lifecycle stage: real AWS SDK clients behind the
- * narrow `LifecycleApi` / `TagsApi` interfaces.
+ * The composition root of the lifecycle stage: the real AWS SDK Auto Scaling
+ * client behind `LifecycleApi`, and the minimal EC2 Query client
+ * (`ec2-query.ts`, same SDK signer and credential chain) behind `TagsApi`.
  *
  * The SDK is loaded with a dynamic `import()` on first use (or `preload()`),
  * so it stays off the boot's critical path: the run command can start loading
@@ -13,9 +13,10 @@ import { ACTION_RESULTS, Timeouts, type LifecycleActionResult } from "./constant
  * cache loads it only for the first heartbeat or the completion.
  *
  * Endpoints: without `endpoint`, the SDK itself honours
- * `AWS_ENDPOINT_URL_AUTO_SCALING` / `AWS_ENDPOINT_URL_EC2` (and the global
- * `AWS_ENDPOINT_URL`), checked in @smithy/core's getEndpointUrlConfig with the
- * installed 3.1169 clients (service IDs "Auto Scaling" and "EC2").
+ * `AWS_ENDPOINT_URL_AUTO_SCALING` (and the global `AWS_ENDPOINT_URL`),
+ * checked in @smithy/core's getEndpointUrlConfig with the installed 3.1169
+ * client (service ID "Auto Scaling"); `ec2-endpoint.ts` does the same for
+ * `AWS_ENDPOINT_URL_EC2` with the SDK's loaders.
  *
  * Retries: `maxAttempts: 1`. Every call that is retried is retried by p-retry
  * in `retry.ts`, within the hook's remaining time; the SDK's standard mode
@@ -134,12 +135,16 @@ export function createSdkLifecycleApi(options: SdkApiOptions): LifecycleApi {
   };
 }
 
-/** EC2 DescribeTags only: the group-discovery fallback when IMDS has no instance tags. */
+/**
+ * EC2 DescribeTags only: the group-discovery fallback when IMDS has no
+ * instance tags. Not through @aws-sdk/client-ec2 (1.6 MB of bundle and
+ * ~100 ms of start-up for this one call) but a minimal EC2 Query client
+ * (`ec2-query.ts`) built from what the Auto Scaling client bundles anyway
+ * (SigV4 signer, credential chain, config loaders); same options, same
+ * endpoint resolution, same failure shapes. Loaded on first use too.
+ */
 export function createSdkTagsApi(options: SdkApiOptions): TagsApi {
-  const load = lazy(async () => {
-    const sdk = await import("@aws-sdk/client-ec2");
-    return { sdk, client: new sdk.EC2Client(clientConfig(options)) as EC2Client };
-  });
+  const load = lazy(async () => (await import("./ec2-query.js")).createEc2QueryTagsApi(options));
 
   return {
     preload: async () => {
@@ -147,20 +152,16 @@ export function createSdkTagsApi(options: SdkApiOptions): TagsApi {
     },
 
     async describeInstanceTags(instanceId, keys, call = {}) {
-      const { sdk, client } = await load();
-      const filters = [{ Name: "resource-id", Values: [instanceId] }, ...(keys?.length ? [{ Name: "key", Values: keys }] : [])];
-      const out = await client.send(new sdk.DescribeTagsCommand({ Filters: filters }), { abortSignal: call.signal });
-      const tags: Record<string, string> = {};
-      for (const tag of out.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? "";
-      return tags;
+      return (await load()).describeInstanceTags(instanceId, keys, call);
     },
   };
 }
 
 /**
- * Loads both SDK modules without building a client: for a caller that wants
- * them in memory (e.g. while Nix evaluates) before it has the settings.
+ * Loads the AWS modules (the Auto Scaling client, the EC2 Query client)
+ * without building a client: for a caller that wants them in memory (e.g.
+ * while Nix evaluates) before it has the settings.
  */
 export async function preloadAwsSdk(): Promise<void> {
-  await Promise.all([import("@aws-sdk/client-auto-scaling"), import("@aws-sdk/client-ec2")]);
+  await Promise.all([import("@aws-sdk/client-auto-scaling"), import("./ec2-query.js")]);
 }
