@@ -15,7 +15,7 @@ import {
   type TagsApi,
 } from "../lifecycle/index.js";
 import type { Logger } from "../log/logger.js";
-import { apply, effectiveSettings, type ApplyReport, type StepEvent } from "../pipeline/index.js";
+import { apply, effectiveSettings, recover, type ApplyReport, type StepEvent } from "../pipeline/index.js";
 import type { Settings } from "../settings/definitions.js";
 import { exitStatusFor, ExitStatus } from "../cli/exit-status.js";
 import { applyChannels } from "./channels.js";
@@ -186,6 +186,15 @@ async function applyIntake(
   beginLifecycle: () => Promise<LifecycleSession>,
 ): Promise<BootOutcome> {
   const { settings, logger } = deps;
+  if (intake.class !== "nix") {
+    // `apply` recovers an interrupted switch itself; without a configuration to apply, do it here,
+    // so a switch cut short on an earlier boot is completed or rolled back whatever this launch carries.
+    const recovery = await timedStep("recover", () =>
+      recover({ settings, runner: deps.runner, clock: deps.clock, logger, ...(deps.systemctlPath ? { systemctlPath: deps.systemctlPath } : {}) }),
+    );
+    if (recovery.error) throw recovery.error;
+    if (recovery.outcome !== "nothing-to-recover") logger.warn({ outcome: recovery.outcome, interrupted: recovery.interrupted }, "recovered a switch interrupted on an earlier run");
+  }
   if (intake.class === "empty") {
     logger.info("no configuration in userdata: the baked image is the configuration");
     return "nothing-to-apply";

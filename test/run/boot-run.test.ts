@@ -7,7 +7,8 @@ import { createImdsClient } from "../../agent/intake/imds-client.js";
 import { ConfigSyntaxError, PolicyRefusedError } from "../../agent/nix/errors.js";
 import { ScriptError } from "../../agent/run/script.js";
 import { ActivationFailedError } from "../../agent/system/errors.js";
-import { freshConfig, recordingRunner, silent } from "../fixture/machine.js";
+import { readJournal } from "../../agent/state/journal.js";
+import { FAKE_SYSTEMCTL, freezingRunner, freshConfig, markLockDead, recordingRunner, silent } from "../fixture/machine.js";
 import { amiSystem, apiCalls, bootInstance, GROUP, HOOK, INSTANCE, useInstances, type Instance } from "./helpers.js";
 
 useInstances();
@@ -192,7 +193,28 @@ describe("bootRun: no configuration in userdata", () => {
     expect(await i.system()).toEqual(amiSystem(i.machine));
     const status = await i.status();
     expect(status).toMatchObject({ phase: "done", outcome: "nothing-to-apply", exitStatus: 0, lifecycle: { result: "completed", action: "CONTINUE" } });
-    expect(status!.steps.map((s) => s.name)).toEqual(["imds", "intake"]);
+    expect(status!.steps.map((s) => s.name)).toEqual(["imds", "intake", "recover"]);
+  });
+
+  it("still recovers a switch an earlier run left half done: rolls it back, then reports CONTINUE", async () => {
+    const i = await bootInstance();
+    i.setUserdata(freshConfig());
+    // The earlier boot dies in its health gate: the candidate runs, nothing is committed.
+    const isHealthGate = (argv: readonly string[]): boolean => argv[0] === FAKE_SYSTEMCTL && argv[1] === "is-system-running";
+    const frozen = freezingRunner(i.machine.runner, isHealthGate, { after: false });
+    void i.boot({ deps: { runner: frozen } });
+    await frozen.reached;
+    await markLockDead(i.machine.paths.stateDir);
+    expect(await i.machine.resolve(i.machine.paths.currentSystem)).not.toBe(i.machine.amiSystem);
+
+    i.setUserdata(null);
+    i.cloud.aws.state.startLifecycleAction(INSTANCE);
+    const report = await i.boot();
+
+    expect(report).toMatchObject({ outcome: "nothing-to-apply", exitStatus: 0 });
+    expect(await i.system()).toEqual(amiSystem(i.machine));
+    expect((await readJournal(i.machine.paths.stateDir)).inFlight).toBeNull();
+    expect(completions(i)).toEqual([expect.objectContaining({ result: "CONTINUE", via: "api" })]);
   });
 });
 
@@ -291,7 +313,7 @@ describe("bootRun: a script in userdata", () => {
     expect(await i.system()).toEqual(amiSystem(i.machine));
     const status = await i.status();
     expect(status).toMatchObject({ phase: "done", outcome: "script-succeeded", exitStatus: 0 });
-    expect(status!.steps.map((s) => [s.name, s.ok])).toEqual([["imds", true], ["intake", true], ["script", true]]);
+    expect(status!.steps.map((s) => [s.name, s.ok])).toEqual([["imds", true], ["intake", true], ["recover", true], ["script", true]]);
   });
 
   it("reports a failing script as exit 36 and ABANDON", async () => {
