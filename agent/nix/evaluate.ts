@@ -77,7 +77,7 @@ export async function evaluateSystem(ctx: NixContext, options: EvaluateOptions):
     }
     throw error;
   }
-  if (result.exitCode !== 0) throw evalError(result.stderr, candidatePath, options.displayName);
+  if (result.exitCode !== 0) throw entryMissing(result.stderr, options.entry) ?? evalError(result.stderr, candidatePath, options.displayName);
   let drvPath: string;
   try {
     drvPath = await readlink(options.gcRoot);
@@ -92,6 +92,19 @@ export async function evaluateSystem(ctx: NixContext, options: EvaluateOptions):
     });
   }
   return { drvPath, outPath };
+}
+
+/**
+ * The entry point itself is not on the search path (no nixpkgs channel, NIX_PATH unset): a problem
+ * of this machine's settings, not of the configuration, so it gets its own error and exit status.
+ */
+function entryMissing(stderr: string, entry: string): SettingsError | undefined {
+  const lookup = /^<([^>]+)>$/.exec(entry)?.[1];
+  if (lookup === undefined) return undefined;
+  if (!stderr.includes(`file '${lookup}' was not found in the Nix search path`)) return undefined;
+  return new SettingsError(`the NixOS entry point ${entry} is not on the Nix search path`, {
+    hint: `set NIX_PATH (e.g. nixpkgs=/nix/var/nix/profiles/per-user/root/channels/nixpkgs), add --include ${lookup.split("/")[0]}=PATH, or point --nixos-entry at a NixOS entry point`,
+  });
 }
 
 function evalError(stderr: string, candidatePath: string, displayName: string): ConfigEvalError {

@@ -62,6 +62,14 @@ describe("evaluateSystem", () => {
     await expect(byFile.result).resolves.toMatchObject({ outPath: expect.stringMatching(/nixos-system-web$/) });
   });
 
+  it("says the entry point is missing from the search path as a settings problem, not the configuration's", async () => {
+    const { result } = await evaluate(freshConfig(), { entry: "<nixboot-absent-channel/nixos>" });
+    const error = await result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SettingsError);
+    expect((error as SettingsError).message).toBe("the NixOS entry point <nixboot-absent-channel/nixos> is not on the Nix search path");
+    expect((error as SettingsError).hint).toContain("NIX_PATH");
+  });
+
   it("rejects an entry that is neither <...> nor absolute", async () => {
     const { result } = await evaluate(freshConfig(), { entry: "nixos/default.nix" });
     await expect(result).rejects.toBeInstanceOf(SettingsError);
