@@ -57,6 +57,23 @@ interface Answer {
  * layer: `imds-retry.ts`) cover the network coming up and IMDS throttling.
  * Never logs bodies or tokens.
  */
+const IDENTITY_DOCUMENT = "/latest/dynamic/instance-identity/document";
+
+/** The two facts the agent needs from the instance identity document, or ImdsProtocolError. */
+function parseIdentityDocument(text: string): { instanceId: string; region: string } {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw new ImdsProtocolError(`IMDS ${IDENTITY_DOCUMENT} is not JSON`);
+  }
+  const { instanceId, region } = (document ?? {}) as Record<string, unknown>;
+  if (typeof instanceId !== "string" || instanceId === "" || typeof region !== "string" || region === "") {
+    throw new ImdsProtocolError(`IMDS ${IDENTITY_DOCUMENT} lacks instanceId or region`);
+  }
+  return { instanceId, region };
+}
+
 export class ImdsClient {
   readonly endpoint: string;
   readonly #http: Got;
@@ -118,12 +135,13 @@ export class ImdsClient {
   async getIdentity(): Promise<ImdsIdentity> {
     const deadline = this.#deadline();
     await this.#currentToken(deadline);
-    const [instanceId, region, groupName, targetLifecycleState] = await Promise.all([
-      this.#required("/latest/meta-data/instance-id", deadline),
-      this.#required("/latest/meta-data/placement/region", deadline),
+    // The identity document carries both the instance id and the region: one request, not two.
+    const [document, groupName, targetLifecycleState] = await Promise.all([
+      this.#required(IDENTITY_DOCUMENT, deadline),
       this.#optional("/latest/meta-data/tags/instance/aws:autoscaling:groupName", deadline),
       this.#optional("/latest/meta-data/autoscaling/target-lifecycle-state", deadline),
     ]);
+    const { instanceId, region } = parseIdentityDocument(document);
     return { instanceId, region, groupName, targetLifecycleState };
   }
 

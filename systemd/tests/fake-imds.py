@@ -1,13 +1,14 @@
 """A fake EC2 instance metadata service (IMDSv2 only) for the NixOS VM test.
 
 Serves what nixboot reads: PUT /latest/api/token, then, with that token, GET /latest/user-data
-(the file DATA_DIR/user-data, 404 when absent), /latest/meta-data/instance-id and
-/latest/meta-data/placement/region. The Auto Scaling paths (group tag, target lifecycle state)
+(the file DATA_DIR/user-data, 404 when absent), /latest/dynamic/instance-identity/document,
+/latest/meta-data/instance-id and /latest/meta-data/placement/region. The Auto Scaling paths (group tag, target lifecycle state)
 answer 404, as on an instance outside any group. Requests without a valid token get 401, as on
 an instance with IMDSv1 disabled. Each request is logged on stdout (the journal) for the test.
 """
 
 import argparse
+import json
 import http.server
 import os
 import secrets
@@ -55,6 +56,9 @@ def make_handler(data_dir: str, token: str):
             static = {
                 "/latest/meta-data/instance-id": INSTANCE_ID,
                 "/latest/meta-data/placement/region": REGION,
+                "/latest/dynamic/instance-identity/document": json.dumps(
+                    {"instanceId": INSTANCE_ID, "region": REGION, "accountId": "123456789012", "architecture": "x86_64"}
+                ),
             }
             if self.path in static:
                 return self.answer(200, static[self.path].encode())

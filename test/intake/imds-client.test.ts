@@ -148,7 +148,7 @@ describe("ImdsClient: values", () => {
     expect(await c.getTargetLifecycleState()).toBeNull();
   });
 
-  it("reads the identity with one token and four GETs", async () => {
+  it("reads the identity with one token and three GETs (the identity document has id and region)", async () => {
     const imds = await emulator({ state: { autoScalingGroupName: null, targetLifecycleState: "Warmed:Stopped" } });
     const c = client(imds);
     expect(await c.getIdentity()).toEqual({
@@ -158,8 +158,9 @@ describe("ImdsClient: values", () => {
       targetLifecycleState: "Warmed:Stopped",
     });
     expect(imds.count({ method: "PUT" })).toBe(1);
-    expect(imds.count({ method: "GET" })).toBe(4);
-    expect(c.stats().requests).toBe(5);
+    expect(imds.count({ method: "GET" })).toBe(3);
+    expect(imds.count({ path: "/latest/dynamic/instance-identity/document" })).toBe(1);
+    expect(c.stats().requests).toBe(4);
   });
 
   it("reads any path with get(), null on 404", async () => {
