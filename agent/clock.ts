@@ -25,10 +25,3 @@ export const systemClock: Clock = {
       signal?.addEventListener("abort", onAbort, { once: true });
     }),
 };
-
-/** Measures how long a step took, with the injected clock. */
-export async function timed<T>(clock: Clock, work: () => Promise<T>): Promise<{ value: T; durationMs: number }> {
-  const start = clock.now();
-  const value = await work();
-  return { value, durationMs: clock.now() - start };
-}

@@ -17,12 +17,12 @@
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, uptime } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startLocalCloud, type LocalCloud } from "../emulator/index.js";
-import { freshConfig } from "../fixture/machine.js";
-import { benchMachine, fmt, isNixProgram, median, runChild, type BenchMachine } from "./fixture.js";
+import { createMachine, FAKE_SYSTEMCTL, FIXTURE_ENTRY, freshConfig, type Machine } from "../fixture/machine.js";
+import { fmt, isNixProgram, median, runChild } from "./measure.js";
 
 export interface BootRunBenchOptions {
   /** Measured runs per scenario, after one unmeasured warm-up each. Default 5. */
@@ -119,8 +119,8 @@ interface SpawnLog {
   children: Array<{ file: string; start: number; end: number | null }>;
 }
 
-async function withInstance<T>(repo: string, work: (machine: BenchMachine, cloud: LocalCloud) => Promise<T>): Promise<T> {
-  const machine = await benchMachine(repo);
+async function withInstance<T>(repo: string, work: (machine: Machine, cloud: LocalCloud) => Promise<T>): Promise<T> {
+  const machine = await createMachine();
   const cloud = await startLocalCloud({
     imds: { state: { userdata: Buffer.from(freshConfig("", "web-1")), instanceId: INSTANCE, region: REGION, autoScalingGroupName: GROUP, targetLifecycleState: "InService" } },
     aws: { region: REGION, groups: [{ name: GROUP, instances: [INSTANCE], hooks: [{ name: HOOK, heartbeatTimeoutSeconds: 300, defaultResult: "ABANDON" }] }] },
@@ -146,7 +146,7 @@ interface AgentRun {
   env: NodeJS.ProcessEnv;
 }
 
-function agentCommand(bundle: string, machine: BenchMachine, cloud: LocalCloud, settingsFile: string, extraEnv: Record<string, string>, preload: string | null): AgentRun {
+function agentCommand(bundle: string, machine: Machine, cloud: LocalCloud, settingsFile: string, extraEnv: Record<string, string>, preload: string | null): AgentRun {
   const args = [
     bundle, "run", "--json",
     "--nixos-entry", machine.settings.nixosEntry,
@@ -165,7 +165,7 @@ function agentCommand(bundle: string, machine: BenchMachine, cloud: LocalCloud, 
       NIXBOOT_FIXTURE_ROOT: machine.root,
       NIXBOOT_SETTINGS_FILE: settingsFile,
       // No systemd here: the fixture's fake systemctl answers from the machine root.
-      PATH: `${machine.fixture.binDir}${delimiter}${process.env.PATH ?? ""}`,
+      PATH: `${dirname(FAKE_SYSTEMCTL)}${delimiter}${process.env.PATH ?? ""}`,
       ...extraEnv,
     },
   };
@@ -242,7 +242,7 @@ async function runBash(repo: string, scratch: string, withTime: boolean): Promis
   return withInstance(repo, async (machine, cloud) => {
     const marksFile = join(scratch, `marks-${Date.now()}-${Math.random().toString(16).slice(2)}.txt`);
     const rssFile = join(scratch, `rss-bash-${Date.now()}.txt`);
-    const script = ["bash", join(repo, "test", "bench", "amazon-init-boot.sh"), cloud.imds.url, machine.fixture.entry, machine.root, machine.paths.profile];
+    const script = ["bash", join(repo, "test", "bench", "amazon-init-boot.sh"), cloud.imds.url, FIXTURE_ENTRY, machine.root, machine.paths.profile];
     const before = await machine.resolve(machine.paths.currentSystem);
     const run = await runChild(withTime ? [TIME, "-f", "%M", "-o", rssFile, ...script] : script, { ...process.env, BENCH_MARKS: marksFile });
     if (run.code !== 0) throw new Error(`amazon-init-boot.sh failed (exit ${run.code}): ${run.stderr.trim()}`);

@@ -18,8 +18,8 @@ import { pino } from "pino";
 import { systemClock } from "../../agent/clock.js";
 import { createLogger } from "../../agent/log/logger.js";
 import { apply, plan, validate, type ApplyReport, type PipelineDeps, type PlanReport, type ValidateReport } from "../../agent/pipeline/index.js";
-import { freshConfig } from "../fixture/machine.js";
-import { benchMachine, fmt, isNixProgram, median, runChild, timingRunner, type BenchMachine } from "./fixture.js";
+import { createMachine, FIXTURE_ENTRY, freshConfig, type Machine } from "../fixture/machine.js";
+import { fmt, isNixProgram, median, runChild, timingRunner } from "./measure.js";
 
 export interface PipelineBenchOptions {
   /** Measured runs per scenario, after one unmeasured warm-up each. Default 5. */
@@ -121,7 +121,7 @@ interface Library {
   step: { current: string };
 }
 
-function library(machine: BenchMachine): Library {
+function library(machine: Machine): Library {
   const step = { current: OUTSIDE };
   const runner = timingRunner(machine.runner, () => step.current);
   const deps = machine.deps({
@@ -159,12 +159,12 @@ async function runLibrary(command: LibraryCommand, { deps, runner, step }: Libra
   return { report, wallMs, nixMs, reportNixMs: report.nixCommandMs, otherCommandMs, evaluations: report.evaluations, commands, steps };
 }
 
-async function runScript(script: string, machine: BenchMachine, scratch: string, index: number, full: boolean): Promise<Sample> {
+async function runScript(script: string, machine: Machine, scratch: string, index: number, full: boolean): Promise<Sample> {
   const configFile = join(scratch, `userdata-${full ? "full" : "core"}-${index}.nix`);
   const marksFile = join(scratch, `marks-${full ? "full" : "core"}-${index}.txt`);
   await writeFile(configFile, freshConfig());
   const env = { ...process.env, BENCH_MARKS: marksFile, ...(full ? { NIXOS_REBUILD_FULL: "1" } : {}) };
-  const run = await runChild(["bash", script, machine.fixture.entry, machine.root, configFile, machine.paths.profile], env);
+  const run = await runChild(["bash", script, FIXTURE_ENTRY, machine.root, configFile, machine.paths.profile], env);
   if (run.code !== 0) throw new Error(`${script} failed (exit ${run.code}): ${run.stderr.trim()}`);
   const marks = (await readFile(marksFile, "utf8")).split("\n").filter((line) => line.trim() !== "");
   let nixMs = 0;
@@ -194,7 +194,7 @@ export async function runPipelineBench(options: PipelineBenchOptions = {}): Prom
   const loadBefore = loadavg()[0]!;
   const scratch = await mkdtemp(join(tmpdir(), "nixboot-bench-pipeline-"));
   log("pipeline: bootstrapping the fixture machine");
-  const machine = await benchMachine(repo);
+  const machine = await createMachine();
   try {
     const lib = library(machine);
     const nixVersion = (await runChild(["nix-instantiate", "--version"], process.env)).stdout.trim();

@@ -32,15 +32,19 @@ const OUTCOME_TEXT: Record<ApplyReport["outcome"], string> = {
   failed: "failed: nothing was changed",
 };
 
-export function renderApply(report: ApplyReport): string {
+/** The outcome and its facts, without the step table (`run` prints its own, with the IMDS and intake steps). */
+export function renderApplySummary(report: ApplyReport): string[] {
   const lines = [OUTCOME_TEXT[report.outcome]];
   if (report.systemPath) lines.push(`  system:     ${report.systemPath}${typeof report.generation === "number" ? ` (generation ${report.generation})` : ""}`);
   if (report.previousSystem) lines.push(`  previous:   ${report.previousSystem}`);
   if (report.recovery && report.recovery.outcome !== "nothing-to-recover") lines.push(`  recovered an interrupted switch: ${report.recovery.outcome}`);
   if (report.error) lines.push(`  ${report.failedStep ? `${report.failedStep}: ` : ""}${report.error.message}`, ...(report.error.hint ? [`  hint: ${report.error.hint}`] : []));
   for (const check of report.health ?? []) lines.push(`  health ${check.ok ? "ok  " : "FAIL"} ${check.check} (${check.detail})`);
-  lines.push("steps:", ...renderSteps(report.steps));
-  return lines.join("\n");
+  return lines;
+}
+
+export function renderApply(report: ApplyReport): string {
+  return [...renderApplySummary(report), "steps:", ...renderSteps(report.steps)].join("\n");
 }
 
 export const applyCommand: CommandSpec = {

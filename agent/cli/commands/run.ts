@@ -2,14 +2,14 @@ import { uptime } from "node:os";
 import { sdkOptionsFromEnv } from "../../run/aws-env.js";
 import { bootRun, type BootRunReport } from "../../run/boot-run.js";
 import { APPLY_SETTINGS, IMDS_SETTINGS, type CommandSpec } from "../command.js";
-import { applyReportJson, renderApply } from "./apply.js";
+import { applyReportJson, renderApplySummary } from "./apply.js";
 import { imdsClientFrom } from "./fetch.js";
 import { renderSteps, stepsJson } from "./pipeline-render.js";
 
 function renderRun(report: BootRunReport): string {
   const lines = [`outcome:    ${report.outcome}`];
   if (report.userdata) lines.push(`userdata:   ${report.userdata.class}, ${report.userdata.sizeBytes} bytes, sha256 ${report.userdata.sha256}`);
-  if (report.apply) lines.push(...renderApply(report.apply).split("\n").filter((line) => !line.startsWith("steps:") && !/^ {2}(ok {2}|FAIL)/.test(line)).map((line) => `  ${line}`));
+  if (report.apply) lines.push(...renderApplySummary(report.apply).map((line) => `  ${line}`));
   if (report.error && !report.apply) lines.push(`error:      ${report.error.message}`, ...(report.error.hint ? [`  hint: ${report.error.hint}`] : []));
   const lifecycle = report.lifecycle;
   if (lifecycle) lines.push(`lifecycle:  ${lifecycle.result}${lifecycle.result === "completed" ? ` ${lifecycle.action}` : ""}${lifecycle.group ? ` (group ${lifecycle.group}, hook ${lifecycle.hook ?? "-"})` : ""}, ${lifecycle.heartbeats} heartbeat(s), ${lifecycle.apiCalls} API call(s)`);

@@ -2,6 +2,7 @@ import { UsageError } from "../../errors.js";
 import { readStatus, waitForStatus, type RunStatus } from "../../run/status.js";
 import type { CommandSpec } from "../command.js";
 import { ExitStatus } from "../exit-status.js";
+import { renderSteps } from "./pipeline-render.js";
 
 const WAIT_POLL_MS = 500;
 
@@ -16,8 +17,7 @@ export function renderStatus(status: RunStatus): string {
   }
   if (status.error) lines.push(`error:      ${status.error.message}${status.error.hint ? `\n  hint:     ${status.error.hint}` : ""}`);
   if (status.steps.length > 0) {
-    lines.push("steps:");
-    for (const step of status.steps) lines.push(`  ${step.ok ? "ok  " : "FAIL"} ${step.name.padEnd(10)} ${String(Math.round(step.durationMs)).padStart(7)} ms`);
+    lines.push("steps:", ...renderSteps(status.steps));
   }
   return lines.join("\n");
 }
